@@ -140,8 +140,8 @@ export class CardDetails extends Schema.Class<CardDetails>("CardDetails")({
   number: CardNumber,
   expMonth: ExpMonth,
   expYear: ExpYear,
-  cvc: Schema.optional(Cvc),
-  holderName: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
+  cvc: Schema.optionalWith(Cvc, { exact: true }),
+  holderName: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(200)), { exact: true })
 }) {}
 
 /**

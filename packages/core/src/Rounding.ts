@@ -22,8 +22,6 @@ export const RoundingMode = Schema.Literal("half-up", "half-even", "floor", "cei
  */
 export type RoundingMode = typeof RoundingMode.Type
 
-const abs = (n: bigint): bigint => (n < 0n ? -n : n)
-
 /**
  * `numerator / denominator` rounded with `mode`. The denominator must not be zero.
  *
@@ -44,7 +42,7 @@ export const divide = (numerator: bigint, denominator: bigint, mode: RoundingMod
       return floor + 1n
     case "half-up":
     case "half-even": {
-      const twice = abs(r) * 2n
+      const twice = (n - floor * d) * 2n // twice the distance above floor, in units of 1/d
       if (twice > d) return floor + 1n
       if (twice < d) return floor
       if (mode === "half-up") return n < 0n ? floor : floor + 1n
