@@ -1,4 +1,10 @@
 /**
  * @since 0.1.0
  */
+export * as GatewayGuard from "./GatewayGuard.js"
+export * as Hooks from "./Hooks.js"
+export * as PaymentError from "./PaymentError.js"
+export * as PaymentService from "./PaymentService.js"
+export * as RequestContext from "./RequestContext.js"
+export * as Router from "./Router.js"
 export * as Routing from "./Routing.js"
