@@ -549,18 +549,16 @@ export const make = (options: Options = {}) =>
           : new GatewayRejected({ gateway, operation, code: e.code, detail: e.detail })
 
     const gatewayOf = (p: Payment.Payment) =>
-      registry
-        .get(p.gateway ?? ("" as Ids.GatewayId))
-        .pipe(
-          Effect.mapError(
-            () =>
-              new GatewayUnavailable({
-                gateway: p.gateway ?? "none",
-                operation: "lookup",
-                detail: "gateway no longer registered"
-              })
-          )
+      registry.get(p.gateway ?? ("" as Ids.GatewayId)).pipe(
+        Effect.mapError(
+          () =>
+            new GatewayUnavailable({
+              gateway: p.gateway ?? "none",
+              operation: "lookup",
+              detail: "gateway no longer registered"
+            })
         )
+      )
 
     const capture: Service["capture"] = (input) =>
       locked(
