@@ -25,7 +25,8 @@ import {
   PaymentError,
   PaymentEvent,
   PaymentReadModel,
-  PersistenceError
+  PersistenceError,
+  Risk
 } from "@aegispay/core"
 import { Clock, Context, DateTime, type Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { GatewayGuard, type GatewayRefused } from "./GatewayGuard.js"
@@ -436,7 +437,11 @@ export const make = (options: Options = {}) =>
                 message: fraud.reason,
                 category: "fraud"
               }),
-              risk: { score: fraud.score, reason: fraud.reason, checkedBy: fraud.hook },
+              risk: new Risk.RiskAssessment({
+                score: fraud.score,
+                reason: fraud.reason,
+                checkedBy: fraud.hook
+              }),
               at: yield* now
             })
           )
@@ -444,7 +449,10 @@ export const make = (options: Options = {}) =>
           return state
         }
         yield* step(
-          new C.AuthenticatePayment({ risk: { score: fraud.score, reason: fraud.reason }, at: yield* now })
+          new C.AuthenticatePayment({
+            risk: new Risk.RiskAssessment({ score: fraud.score, reason: fraud.reason }),
+            at: yield* now
+          })
         )
 
         const ranking = yield* router.route({

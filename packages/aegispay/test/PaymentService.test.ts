@@ -1,0 +1,277 @@
+import { Card, Currency, Customer, Gateway, Ids, Money } from "@aegispay/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Hooks, PaymentService, Reconciler, Router, Routing } from "aegispay"
+import { Context, Effect, Either, Layer, Schema } from "effect"
+import * as Memory from "./support/MemoryStores.js"
+import * as PassThrough from "./support/PassThroughGuard.js"
+import * as Scripted from "./support/ScriptedGateway.js"
+
+const merchantId = "merchant_1" as Ids.MerchantId
+const card = Schema.decodeUnknownSync(Card.CardDetails)({
+  number: "4242424242424242",
+  expMonth: 12,
+  expYear: 2030,
+  cvc: "123"
+})
+const input = (over: Partial<PaymentService.CreatePaymentInput> = {}): PaymentService.CreatePaymentInput => ({
+  merchantId,
+  amount: Money.make(10_000n, Currency.make("EUR")),
+  customer: new Customer.Customer({ id: "cus_1" as Ids.CustomerId }),
+  card,
+  ...over
+})
+
+/** Two scripted gateways ranked a then b (round-robin from turn 0 orders by id). */
+const setup = (
+  a: ReadonlyArray<Scripted.Answer>,
+  b: ReadonlyArray<Scripted.Answer> = [{ _tag: "Approve" }],
+  hooks: Hooks.Config = {}
+) =>
+  Effect.gen(function* () {
+    const ga = yield* Scripted.make("a", a)
+    const gb = yield* Scripted.make("b", b)
+    const registry = Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([ga.gateway, gb.gateway]))
+    const strategy: Routing.Strategy = {
+      _tag: "Custom",
+      name: "a-then-b",
+      rank: () => [{ gateway: "a" as Ids.GatewayId }, { gateway: "b" as Ids.GatewayId }]
+    }
+    const base = Layer.mergeAll(
+      Memory.layer,
+      registry,
+      PassThrough.layer,
+      Hooks.layer(hooks),
+      Ids.layerRandom
+    )
+    const router = Router.layer(strategy).pipe(Layer.provide(base))
+    const all = Layer.mergeAll(
+      PaymentService.layer(),
+      Reconciler.layer({ notFoundGrace: "0 millis", pendingGrace: "0 millis" })
+    ).pipe(Layer.provideMerge(Layer.merge(base, router)))
+    const context = yield* Layer.build(all)
+    return { ga, gb, context }
+  })
+
+describe("PaymentService.create", () => {
+  it.scoped("charges once through the first gateway and succeeds", () =>
+    Effect.gen(function* () {
+      const { ga, gb, context } = yield* setup([{ _tag: "Approve" }])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const { value: p } = yield* service.create(input())
+      assert.strictEqual(p.status, "succeeded")
+      assert.strictEqual(p.amountCaptured, 10_000n)
+      assert.deepStrictEqual(yield* ga.calls, [`authorize:${p.id}:1`])
+      assert.deepStrictEqual(yield* gb.calls, [])
+      assert.deepStrictEqual([p.card.brand, p.card.last4], ["visa", "4242"])
+      assert.strictEqual(p.attempts[0]?.routing?.strategy, "custom:a-then-b")
+    })
+  )
+
+  it.scoped("a hard decline: one gateway call, no retry, no failover", () =>
+    Effect.gen(function* () {
+      const { ga, gb, context } = yield* setup([{ _tag: "Fail", error: Scripted.hard("a") }])
+      const { value: p } = yield* Context.get(context, PaymentService.PaymentService).create(input())
+      assert.strictEqual(p.status, "failed")
+      assert.strictEqual(p.failure?.category, "hard_decline")
+      assert.strictEqual((yield* ga.calls).length, 1)
+      assert.deepStrictEqual(yield* gb.calls, [])
+    })
+  )
+
+  it.scoped("a soft decline moves to the next candidate with a new attempt key", () =>
+    Effect.gen(function* () {
+      const { ga, gb, context } = yield* setup([{ _tag: "Fail", error: Scripted.soft("a") }])
+      const { value: p } = yield* Context.get(context, PaymentService.PaymentService).create(input())
+      assert.strictEqual(p.status, "succeeded")
+      assert.strictEqual(p.gateway, "b")
+      assert.deepStrictEqual(yield* ga.calls, [`authorize:${p.id}:1`])
+      assert.deepStrictEqual(yield* gb.calls, [`authorize:${p.id}:2`])
+    })
+  )
+
+  it.scoped("every candidate failing softly fails the payment", () =>
+    Effect.gen(function* () {
+      const { context } = yield* setup(
+        [{ _tag: "Fail", error: Scripted.soft("a") }],
+        [{ _tag: "Fail", error: Scripted.retryable("b") }]
+      )
+      const { value: p } = yield* Context.get(context, PaymentService.PaymentService).create(input())
+      assert.strictEqual(p.status, "failed")
+      assert.strictEqual(p.failure?.category, "exhausted")
+      assert.strictEqual(p.attempts.length, 2)
+    })
+  )
+
+  it.scoped("an ambiguous outcome never fails over; the reconciler resolves it from the same gateway", () =>
+    Effect.gen(function* () {
+      const { ga, gb, context } = yield* setup([{ _tag: "ChargeThenLose" }])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const { value: p } = yield* service.create(input())
+      assert.strictEqual(p.status, "processing")
+      assert.isTrue(p.needsReconciliation)
+      assert.deepStrictEqual(yield* gb.calls, [], "no other gateway was tried")
+      const report = yield* Context.get(context, Reconciler.Reconciler).runOnce
+      assert.strictEqual(report.resolved.captured, 1)
+      const after = yield* service.get(merchantId, p.id)
+      assert.strictEqual(after.status, "succeeded")
+      assert.strictEqual((yield* ga.charges).size, 1, "charged exactly once")
+    })
+  )
+
+  it.scoped("a fraud deny fails the payment with the reason and calls no gateway", () =>
+    Effect.gen(function* () {
+      const { ga, gb, context } = yield* setup([{ _tag: "Approve" }], [{ _tag: "Approve" }], {
+        fraud: [
+          {
+            name: "velocity",
+            failMode: "closed",
+            check: () => Effect.succeed({ allow: false, score: 0.97, reason: "too many cards" })
+          }
+        ]
+      })
+      const { value: p } = yield* Context.get(context, PaymentService.PaymentService).create(input())
+      assert.strictEqual(p.status, "failed")
+      assert.strictEqual(p.failure?.category, "fraud")
+      assert.strictEqual(p.failure?.message, "too many cards")
+      assert.strictEqual(p.risk?.score, 0.97)
+      assert.deepStrictEqual([...(yield* ga.calls), ...(yield* gb.calls)], [])
+    })
+  )
+
+  it.scoped("a fraud check that errors fails open or closed as configured", () =>
+    Effect.gen(function* () {
+      const broken = (failMode: "open" | "closed") => ({
+        fraud: [{ name: "down", failMode, check: () => Effect.fail("boom") }]
+      })
+      const open = yield* setup([{ _tag: "Approve" }], [], broken("open"))
+      assert.strictEqual(
+        (yield* Context.get(open.context, PaymentService.PaymentService).create(input())).value.status,
+        "succeeded"
+      )
+      const closed = yield* setup([{ _tag: "Approve" }], [], broken("closed"))
+      assert.strictEqual(
+        (yield* Context.get(closed.context, PaymentService.PaymentService).create(input())).value.status,
+        "failed"
+      )
+    })
+  )
+
+  it.scoped("a failing event listener never breaks a payment", () =>
+    Effect.gen(function* () {
+      const { context } = yield* setup([{ _tag: "Approve" }], [], {
+        listeners: [{ name: "bad", onEvent: () => Effect.die("listener bug") }]
+      })
+      assert.strictEqual(
+        (yield* Context.get(context, PaymentService.PaymentService).create(input())).value.status,
+        "succeeded"
+      )
+    })
+  )
+})
+
+describe("PaymentService idempotency", () => {
+  const key = "order-1001" as Ids.IdempotencyKey
+
+  it.scoped("the same key and body replays the first answer; another body is refused", () =>
+    Effect.gen(function* () {
+      const { ga, context } = yield* setup([{ _tag: "Approve" }])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const first = yield* service.create(input({ idempotencyKey: key }))
+      const second = yield* service.create(input({ idempotencyKey: key }))
+      assert.isFalse(first.replayed)
+      assert.isTrue(second.replayed)
+      assert.deepStrictEqual(Schema.encodeSync(Schema.Any)(second.value.id), first.value.id)
+      assert.strictEqual(second.value.version, first.value.version)
+      const other = yield* Effect.either(
+        service.create(input({ idempotencyKey: key, amount: Money.make(1n, Currency.make("EUR")) }))
+      )
+      assert.isTrue(Either.isLeft(other) && other.left._tag === "IdempotencyKeyReused")
+      assert.strictEqual((yield* ga.calls).length, 1)
+    })
+  )
+
+  it.scoped("100 concurrent creates with one key: one charge; each caller gets the payment or InFlight", () =>
+    Effect.gen(function* () {
+      const { ga, context } = yield* setup([{ _tag: "Approve" }])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const results = yield* Effect.all(
+        Array.from({ length: 100 }, () => Effect.either(service.create(input({ idempotencyKey: key })))),
+        { concurrency: "unbounded" }
+      )
+      const ids = new Set(results.flatMap((r) => (Either.isRight(r) ? [r.right.value.id] : [])))
+      const errors = new Set(results.flatMap((r) => (Either.isLeft(r) ? [r.left._tag] : [])))
+      assert.strictEqual(ids.size, 1)
+      assert.isTrue(
+        [...errors].every((t) => t === "IdempotencyKeyInUse"),
+        [...errors].join()
+      )
+      assert.strictEqual((yield* ga.charges).size, 1)
+    })
+  )
+})
+
+describe("PaymentService capture, cancel, refund", () => {
+  it.scoped("manual capture in part, then partial and repeated refunds up to the captured amount", () =>
+    Effect.gen(function* () {
+      const { ga, context } = yield* setup([{ _tag: "Approve" }])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const { value: p } = yield* service.create(input({ captureMethod: "manual" }))
+      assert.strictEqual(p.status, "requires_capture")
+      const captured = yield* service.capture({ merchantId, paymentId: p.id, amount: 6_000n })
+      assert.strictEqual(captured.status, "succeeded")
+      assert.strictEqual(captured.amountCaptured, 6_000n)
+      const r1 = yield* service.refund({ merchantId, paymentId: p.id, amount: 1_000n })
+      assert.strictEqual(r1.value.status, "succeeded")
+      const r2 = yield* service.refund({ merchantId, paymentId: p.id })
+      assert.strictEqual(r2.value.amount, 5_000n)
+      const after = yield* service.get(merchantId, p.id)
+      assert.strictEqual(after.status, "refunded")
+      const more = yield* Effect.either(service.refund({ merchantId, paymentId: p.id, amount: 1n }))
+      assert.isTrue(
+        Either.isLeft(more) && more.left._tag === "InvalidTransition",
+        "a refunded payment is final"
+      )
+      assert.includeMembers([...(yield* ga.calls)], [`capture:${p.id}:capture`])
+    })
+  )
+
+  it.scoped("concurrent refunds never refund more than was captured", () =>
+    Effect.gen(function* () {
+      const { context } = yield* setup([{ _tag: "Approve" }])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const { value: p } = yield* service.create(input())
+      const results = yield* Effect.all(
+        Array.from({ length: 30 }, () =>
+          Effect.either(service.refund({ merchantId, paymentId: p.id, amount: 700n }))
+        ),
+        { concurrency: "unbounded" }
+      )
+      const ok = results.filter(Either.isRight)
+      assert.strictEqual(ok.length, 14) // 14 × 700 = 9,800 ≤ 10,000 < 15 × 700
+      const after = yield* service.get(merchantId, p.id)
+      assert.strictEqual(after.amountRefunded, 9_800n)
+      assert.isTrue(after.amountRefunded <= after.amountCaptured)
+    })
+  )
+
+  it.scoped("void of an authorization; another merchant sees nothing", () =>
+    Effect.gen(function* () {
+      const { context } = yield* setup([{ _tag: "Approve" }])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const { value: p } = yield* service.create(input({ captureMethod: "manual" }))
+      const stranger = yield* Effect.either(
+        service.cancel({ merchantId: "other" as Ids.MerchantId, paymentId: p.id })
+      )
+      assert.isTrue(Either.isLeft(stranger) && stranger.left._tag === "PaymentNotFound")
+      const cancelled = yield* service.cancel({ merchantId, paymentId: p.id })
+      assert.strictEqual(cancelled.status, "cancelled")
+      const again = yield* Effect.either(service.capture({ merchantId, paymentId: p.id }))
+      assert.isTrue(Either.isLeft(again) && again.left._tag === "InvalidTransition")
+      const events = yield* service.events(merchantId, p.id)
+      assert.deepStrictEqual(
+        events.map((e) => e.version),
+        events.map((_, i) => i + 1)
+      )
+    })
+  )
+})
