@@ -568,13 +568,24 @@ export const make = (options: Options = {}) =>
         )
       )
 
+    const loadOwned = (merchantId: Ids.MerchantId, paymentId: Ids.PaymentId) =>
+      Effect.flatMap(load(paymentId), (state) => owned(merchantId, paymentId, state))
+
+    /** A capture or void on the payment's gateway; an indefinite answer is `GatewayUnavailable`. */
+    const callPsp = <A>(
+      state: Payment.Payment,
+      operation: string,
+      f: (gateway: Gateway.Gateway) => Effect.Effect<A, GatewayError.GatewayError>
+    ) =>
+      Effect.flatMap(gatewayOf(state), (gateway) =>
+        guard.call(gateway.id, f(gateway)).pipe(Effect.mapError(pspError(gateway.id, operation)))
+      )
+
     const capture: Service["capture"] = (input) =>
       locked(
         input.paymentId,
         Effect.gen(function* () {
-          const state = yield* load(input.paymentId).pipe(
-            Effect.flatMap((s) => owned(input.merchantId, input.paymentId, s))
-          )
+          const state = yield* loadOwned(input.merchantId, input.paymentId)
           yield* hooks.before("capture", state.id)
           const decided = yield* decide(
             state,
@@ -583,17 +594,13 @@ export const make = (options: Options = {}) =>
               at: yield* now
             })
           )
-          const gateway = yield* gatewayOf(state)
-          yield* guard
-            .call(
-              gateway.id,
-              gateway.capture({
-                gatewayReference: state.gatewayReference ?? "",
-                amount: Money.make((decided.next as Payment.Payment).amountCaptured, state.amount.currency),
-                idempotencyKey: `${state.id}:capture`
-              })
-            )
-            .pipe(Effect.mapError(pspError(gateway.id, "capture")))
+          yield* callPsp(state, "capture", (gateway) =>
+            gateway.capture({
+              gatewayReference: state.gatewayReference ?? "",
+              amount: Money.make((decided.next as Payment.Payment).amountCaptured, state.amount.currency),
+              idempotencyKey: `${state.id}:capture`
+            })
+          )
           const next = yield* commit(state.id, state, decided.events)
           yield* hooks.after("capture", state.id, next.status)
           return next as Payment.Payment
@@ -604,9 +611,7 @@ export const make = (options: Options = {}) =>
       locked(
         input.paymentId,
         Effect.gen(function* () {
-          const state = yield* load(input.paymentId).pipe(
-            Effect.flatMap((s) => owned(input.merchantId, input.paymentId, s))
-          )
+          const state = yield* loadOwned(input.merchantId, input.paymentId)
           yield* hooks.before("cancel", state.id)
           const decided = yield* decide(
             state,
@@ -616,16 +621,12 @@ export const make = (options: Options = {}) =>
             })
           )
           if (state.status === "requires_capture") {
-            const gateway = yield* gatewayOf(state)
-            yield* guard
-              .call(
-                gateway.id,
-                gateway.void({
-                  gatewayReference: state.gatewayReference ?? "",
-                  idempotencyKey: `${state.id}:void`
-                })
-              )
-              .pipe(Effect.mapError(pspError(gateway.id, "void")))
+            yield* callPsp(state, "void", (gateway) =>
+              gateway.void({
+                gatewayReference: state.gatewayReference ?? "",
+                idempotencyKey: `${state.id}:void`
+              })
+            )
           }
           const next = yield* commit(state.id, state, decided.events)
           yield* hooks.after("cancel", state.id, next.status)
@@ -660,9 +661,7 @@ export const make = (options: Options = {}) =>
         const body = locked(
           input.paymentId,
           Effect.gen(function* () {
-            const state = yield* load(input.paymentId).pipe(
-              Effect.flatMap((s) => owned(input.merchantId, input.paymentId, s))
-            )
+            const state = yield* loadOwned(input.merchantId, input.paymentId)
             if (state.refunds.some((r) => r.id === refundId)) return refundView(state, refundId) // a retry after a crash
             yield* hooks.before("refund", state.id)
             const requested = yield* decide(

@@ -4,12 +4,10 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { CardSummary } from "./Card.js"
-import { Customer } from "./Customer.js"
 import { Failure } from "./Failure.js"
-import { GatewayId, MerchantId, PaymentId, RefundId } from "./Ids.js"
-import { MinorUnits, Money } from "./Money.js"
-import { CaptureMethod, Metadata } from "./PaymentEvent.js"
+import { GatewayId, RefundId } from "./Ids.js"
+import { MinorUnits } from "./Money.js"
+import { creation } from "./PaymentEvent.js"
 import { RiskAssessment } from "./Risk.js"
 import { RoutingDecision } from "./Routing.js"
 
@@ -21,14 +19,7 @@ const AttemptNumber = Schema.Int.pipe(Schema.positive())
  * @category commands
  */
 export class CreatePayment extends Schema.TaggedClass<CreatePayment>()("CreatePayment", {
-  paymentId: PaymentId,
-  merchantId: MerchantId,
-  amount: Money,
-  captureMethod: CaptureMethod,
-  customer: Customer,
-  card: CardSummary,
-  description: Schema.optional(Schema.String),
-  metadata: Metadata,
+  ...creation,
   ...at
 }) {}
 

@@ -34,6 +34,23 @@ export const Metadata = Schema.Record({
   value: Schema.String.pipe(Schema.maxLength(500))
 })
 
+/**
+ * What a payment is created with: the fields of `CreatePayment` and `PaymentInitiated`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const creation = {
+  paymentId: PaymentId,
+  merchantId: MerchantId,
+  amount: Money,
+  captureMethod: CaptureMethod,
+  customer: Customer,
+  card: CardSummary,
+  description: Schema.optional(Schema.String),
+  metadata: Metadata
+}
+
 const at = { at: Schema.DateTimeUtc }
 const AttemptNumber = Schema.Int.pipe(Schema.positive())
 
@@ -42,14 +59,7 @@ const AttemptNumber = Schema.Int.pipe(Schema.positive())
  * @category events
  */
 export class PaymentInitiated extends Schema.TaggedClass<PaymentInitiated>()("PaymentInitiated", {
-  paymentId: PaymentId,
-  merchantId: MerchantId,
-  amount: Money,
-  captureMethod: CaptureMethod,
-  customer: Customer,
-  card: CardSummary,
-  description: Schema.optional(Schema.String),
-  metadata: Metadata,
+  ...creation,
   ...at
 }) {}
 
