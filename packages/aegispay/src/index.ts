@@ -1,6 +1,7 @@
 /**
  * @since 0.1.0
  */
+export * as AegisPay from "./AegisPay.js"
 export * as GatewayGuard from "./GatewayGuard.js"
 export * as Hooks from "./Hooks.js"
 export * as PaymentError from "./PaymentError.js"

@@ -1,6 +1,6 @@
 import { Card, Currency, Customer, Gateway, Ids, Money } from "@aegispay/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Hooks, PaymentService, Reconciler, Router, Routing } from "aegispay"
+import { AegisPay, type Hooks, PaymentService, Reconciler, type Routing } from "aegispay"
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import * as Memory from "./support/MemoryStores.js"
 import * as PassThrough from "./support/PassThroughGuard.js"
@@ -21,7 +21,7 @@ const input = (over: Partial<PaymentService.CreatePaymentInput> = {}): PaymentSe
   ...over
 })
 
-/** Two scripted gateways ranked a then b (round-robin from turn 0 orders by id). */
+/** Two scripted gateways, tried a then b. */
 const setup = (
   a: ReadonlyArray<Scripted.Answer>,
   b: ReadonlyArray<Scripted.Answer> = [{ _tag: "Approve" }],
@@ -36,18 +36,14 @@ const setup = (
       name: "a-then-b",
       rank: () => [{ gateway: "a" as Ids.GatewayId }, { gateway: "b" as Ids.GatewayId }]
     }
-    const base = Layer.mergeAll(
-      Memory.layer,
-      registry,
-      PassThrough.layer,
-      Hooks.layer(hooks),
-      Ids.layerRandom
+    const all = AegisPay.compose(
+      { stores: Memory.layer, gateways: registry, guard: PassThrough.layer, ids: Ids.layerRandom },
+      {
+        strategy,
+        hooks,
+        reconciler: { background: false, notFoundGrace: "0 millis", pendingGrace: "0 millis" }
+      }
     )
-    const router = Router.layer(strategy).pipe(Layer.provide(base))
-    const all = Layer.mergeAll(
-      PaymentService.layer(),
-      Reconciler.layer({ notFoundGrace: "0 millis", pendingGrace: "0 millis" })
-    ).pipe(Layer.provideMerge(Layer.merge(base, router)))
     const context = yield* Layer.build(all)
     return { ga, gb, context }
   })
