@@ -4,6 +4,7 @@
 export * as AegisPay from "./AegisPay.js"
 export * as GatewayGuard from "./GatewayGuard.js"
 export * as Hooks from "./Hooks.js"
+export * as Logging from "./Logging.js"
 export * as PaymentError from "./PaymentError.js"
 export * as PaymentService from "./PaymentService.js"
 export * as Reconciler from "./Reconciler.js"
