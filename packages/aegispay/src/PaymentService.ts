@@ -28,9 +28,21 @@ import {
   PersistenceError,
   Risk
 } from "@aegispay/core"
-import { Clock, Context, DateTime, type Duration, Effect, Either, Layer, Option, Schema } from "effect"
+import {
+  Clock,
+  Context,
+  DateTime,
+  type Duration,
+  Effect,
+  Either,
+  Layer,
+  Metric,
+  Option,
+  Schema
+} from "effect"
 import { GatewayGuard, type GatewayRefused } from "./GatewayGuard.js"
 import { Hooks, type HookRejection } from "./Hooks.js"
+import * as Metrics from "./Metrics.js"
 import { derivedId, requestHash } from "./internal/requestHash.js"
 import {
   GatewayRejected,
@@ -222,9 +234,13 @@ export const make = (options: Options = {}) =>
     const lockTimeout = options.lockTimeout ?? "10 seconds"
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.unsafeMake(ms))
+    /** Correlation id and W3C trace parent of the current span, recorded with each event. */
     const metadata = Effect.gen(function* () {
       const correlationId = yield* RequestContext.correlationId
-      const traceparent = yield* RequestContext.traceparent
+      const span = yield* Effect.option(Effect.currentSpan)
+      const traceparent = Option.isSome(span)
+        ? Option.some(`00-${span.value.traceId}-${span.value.spanId}-${span.value.sampled ? "01" : "00"}`)
+        : yield* RequestContext.traceparent
       return {
         ...(Option.isSome(correlationId) ? { correlationId: correlationId.value } : {}),
         ...(Option.isSome(traceparent) ? { traceparent: traceparent.value } : {})
@@ -243,8 +259,16 @@ export const make = (options: Options = {}) =>
       events.length === 0
         ? Effect.succeed(from)
         : Effect.gen(function* () {
-            yield* store.append(paymentId, from.version, events, yield* metadata)
-            yield* hooks.publish(paymentId, events)
+            yield* store.append(paymentId, from.version, events, yield* metadata).pipe(
+              Effect.withSpan("EventStore.append", {
+                attributes: {
+                  paymentId,
+                  expectedVersion: from.version,
+                  events: events.map((e) => e._tag).join(",")
+                }
+              })
+            )
+            yield* hooks.publish(paymentId, events).pipe(Effect.withSpan("Hooks.publish"))
             return Payment.replay(events, from)
           })
 
@@ -262,6 +286,7 @@ export const make = (options: Options = {}) =>
     /** Runs `body` holding the payment's lock; retries it from fresh state on a version conflict. */
     const locked = <A, E, R>(paymentId: Ids.PaymentId, body: Effect.Effect<A, E, R>) =>
       locks.withLock(`payment:${paymentId}`, body, lockTimeout).pipe(
+        Effect.withSpan("LockManager.withLock", { attributes: { key: `payment:${paymentId}` } }),
         Effect.retry({
           times: conflictRetries,
           while: (e) => (e as { _tag?: string })._tag === "ConcurrencyConflict"
@@ -284,7 +309,8 @@ export const make = (options: Options = {}) =>
       if (key === undefined) return Effect.map(body, (value) => ({ value, replayed: false }))
       const claim = { merchantId, key, requestHash: requestHash(request) }
       return Effect.gen(function* () {
-        const result = yield* idempotency.claim(claim)
+        const result = yield* idempotency.claim(claim).pipe(Effect.withSpan("IdempotencyStore.claim"))
+        if (result._tag === "Completed") yield* Metric.update(Metrics.idempotentReplays, 1)
         switch (result._tag) {
           case "InFlight":
             return yield* new IdempotencyKeyInUse({ key })
@@ -328,7 +354,16 @@ export const make = (options: Options = {}) =>
             aegispay_attempt_key: current.idempotencyKey
           }
         }
-        const result = yield* guard.call(gateway.id, gateway.authorize(request)).pipe(Effect.either)
+        const result = yield* guard.call(gateway.id, gateway.authorize(request)).pipe(
+          Effect.either,
+          Effect.withSpan("Gateway.authorize", {
+            attributes: {
+              gateway: gateway.id,
+              attempt: current.number,
+              idempotencyKey: current.idempotencyKey
+            }
+          })
+        )
         const at = yield* now
         if (Either.isRight(result)) {
           const psp = result.right
@@ -538,6 +573,17 @@ export const make = (options: Options = {}) =>
           201,
           locked(paymentId, orchestrate(paymentId, input)).pipe(
             Effect.tap((p) => hooks.after("create", p.id, p.status)),
+            Effect.tap((p) =>
+              Metric.update(
+                Metrics.payments.pipe(
+                  Metric.tagged("status", p.status),
+                  Metric.tagged("gateway", p.gateway ?? "none"),
+                  Metric.tagged("currency", p.amount.currency)
+                ),
+                1
+              )
+            ),
+            Metric.trackDuration(Metrics.paymentDuration),
             Effect.withSpan("PaymentService.create", {
               attributes: { paymentId, merchantId: input.merchantId }
             })
