@@ -1,0 +1,313 @@
+/**
+ * A circuit breaker per key (one per gateway): CLOSED → OPEN on consecutive failures or on a
+ * failure rate over a count- or time-based window (with a minimum number of calls; slow calls count
+ * as failures); OPEN → HALF_OPEN after the open timeout; HALF_OPEN admits a limited number of trial
+ * calls and closes after enough successes, or opens again on a failure. Errors the caller marks as
+ * ignored (a card decline is the customer's problem, not the PSP's) never move it. An operator may
+ * force a key open or closed. Time comes from `Clock`, so `TestClock` drives every rule.
+ *
+ * @since 0.1.0
+ */
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  HashMap,
+  Layer,
+  Metric,
+  Option,
+  PubSub,
+  Ref,
+  Schema,
+  type Scope,
+  Stream
+} from "effect"
+import * as Machine from "./internal/breakerState.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CircuitState = "closed" | "open" | "half_open"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Consecutive failures that open the circuit; 0 disables (default 5). */
+  readonly consecutiveFailures?: number
+  /** Failure rate in [0, 1] that opens the circuit; 1 disables (default 0.5). */
+  readonly failureRate?: number
+  /** The sliding window for the rate: the last N calls, or the calls of the last T (default 20 calls). */
+  readonly window?: { readonly calls: number } | { readonly duration: Duration.DurationInput }
+  /** Calls in the window before the rate applies (default 10). */
+  readonly minimumCalls?: number
+  /** Successful calls slower than this count as failures (default: none). */
+  readonly slowCall?: Duration.DurationInput
+  /** Time in OPEN before trial calls (default 30 s). */
+  readonly openTimeout?: Duration.DurationInput
+  /** Trial calls at once in HALF_OPEN (default 1). */
+  readonly halfOpenMaxCalls?: number
+  /** Successful trials that close the circuit (default 1). */
+  readonly successThreshold?: number
+  /** Errors that must not count as failures (default: none ignored). */
+  readonly isIgnored?: (error: unknown) => boolean
+}
+
+/**
+ * The call was not made: the circuit for `key` is open (or half-open with all trials in flight).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("@aegispay/resilience/CircuitOpen")(
+  "CircuitOpen",
+  {
+    key: Schema.String,
+    retryAfterMillis: Schema.Number
+  }
+) {
+  override get message(): string {
+    return `circuit for ${this.key} is open; retry after ${Math.ceil(this.retryAfterMillis)} ms`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StateChange {
+  readonly key: string
+  readonly from: CircuitState
+  readonly to: CircuitState
+  readonly at: number
+  readonly reason: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Snapshot {
+  readonly key: string
+  readonly state: CircuitState
+  readonly forced: Option.Option<"open" | "closed">
+  readonly windowCalls: number
+  readonly windowFailures: number
+  readonly consecutiveFailures: number
+  readonly rejected: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Runs `effect` through the breaker of `key`. */
+  readonly protect: (
+    key: string
+  ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  readonly state: (key: string) => Effect.Effect<CircuitState>
+  readonly snapshot: (key: string) => Effect.Effect<Snapshot>
+  /** Subscribes to every state change of every key (from now on, for the life of the scope). */
+  readonly changes: Effect.Effect<Stream.Stream<StateChange>, never, Scope.Scope>
+  readonly forceOpen: (key: string) => Effect.Effect<void>
+  readonly forceClosed: (key: string) => Effect.Effect<void>
+  /** Clears a forced state and resets the key to CLOSED. */
+  readonly reset: (key: string) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class CircuitBreaker extends Context.Tag("@aegispay/resilience/CircuitBreaker")<
+  CircuitBreaker,
+  Service
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults = {
+  consecutiveFailures: 5,
+  failureRate: 0.5,
+  window: { calls: 20 },
+  minimumCalls: 10,
+  openTimeout: "30 seconds",
+  halfOpenMaxCalls: 1,
+  successThreshold: 1
+} as const satisfies Options
+
+/** @internal */
+export const toMachineConfig = (options: Options): Machine.Config => {
+  const o = { ...defaults, ...options }
+  return {
+    consecutiveFailures: o.consecutiveFailures,
+    failureRate: o.failureRate,
+    window:
+      "calls" in o.window
+        ? { _tag: "Count", size: o.window.calls }
+        : { _tag: "Time", millis: Duration.toMillis(Duration.decode(o.window.duration)) },
+    minimumCalls: o.minimumCalls,
+    slowCallMillis:
+      options.slowCall === undefined
+        ? Number.POSITIVE_INFINITY
+        : Duration.toMillis(Duration.decode(options.slowCall)),
+    openMillis: Duration.toMillis(Duration.decode(o.openTimeout)),
+    halfOpenMaxCalls: o.halfOpenMaxCalls,
+    successThreshold: o.successThreshold
+  }
+}
+
+const stateName = (s: Machine.State): CircuitState =>
+  s._tag === "Closed" ? "closed" : s._tag === "Open" ? "open" : "half_open"
+
+interface Entry {
+  readonly state: Machine.State
+  readonly forced: Option.Option<"open" | "closed">
+  readonly rejected: number
+}
+
+const fresh: Entry = { state: Machine.closed, forced: Option.none(), rejected: 0 }
+
+const calls = Metric.counter("resilience_breaker_calls_total", {
+  description: "Calls through a circuit breaker, by key and result"
+})
+const stateGauge = Metric.gauge("resilience_breaker_state", {
+  description: "Breaker state by key: 0 closed, 1 half-open, 2 open"
+})
+const gaugeValue = (s: CircuitState) => (s === "closed" ? 0 : s === "half_open" ? 1 : 2)
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const config = toMachineConfig(options)
+    const isIgnored = options.isIgnored ?? (() => false)
+    const entries = yield* Ref.make(HashMap.empty<string, Entry>())
+    const hub = yield* Effect.acquireRelease(PubSub.unbounded<StateChange>(), PubSub.shutdown)
+
+    const get = (key: string) =>
+      Effect.map(Ref.get(entries), (m) => Option.getOrElse(HashMap.get(m, key), () => fresh))
+
+    /** Atomically moves a key's state; publishes a change when the state name changes. */
+    const transition = <B>(key: string, f: (entry: Entry) => readonly [B, Entry], reason: (b: B) => string) =>
+      Effect.gen(function* () {
+        const [b, before, after] = yield* Ref.modify(entries, (m) => {
+          const entry = Option.getOrElse(HashMap.get(m, key), () => fresh)
+          const [b, next] = f(entry)
+          return [[b, entry, next] as const, HashMap.set(m, key, next)]
+        })
+        const from = stateName(before.state)
+        const to = stateName(after.state)
+        if (from !== to) {
+          const at = yield* Clock.currentTimeMillis
+          yield* PubSub.publish(hub, { key, from, to, at, reason: reason(b) })
+          yield* Metric.set(stateGauge.pipe(Metric.tagged("key", key)), gaugeValue(to))
+        }
+        return b
+      })
+
+    const protect: Service["protect"] = (key) => (effect) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const decision = yield* transition(
+          key,
+          (entry): readonly [Machine.Decision, Entry] => {
+            if (Option.isSome(entry.forced)) {
+              return entry.forced.value === "open"
+                ? [
+                    { _tag: "Reject", retryAfterMillis: config.openMillis },
+                    { ...entry, rejected: entry.rejected + 1 }
+                  ]
+                : [{ _tag: "Admit", trial: false }, entry]
+            }
+            const [d, state] = Machine.admit(entry.state, now, config)
+            return [d, { ...entry, state, rejected: entry.rejected + (d._tag === "Reject" ? 1 : 0) }]
+          },
+          () => "open timeout elapsed"
+        )
+        if (decision._tag === "Reject") {
+          yield* Metric.update(calls.pipe(Metric.tagged("key", key), Metric.tagged("result", "rejected")), 1)
+          return yield* new CircuitOpen({ key, retryAfterMillis: decision.retryAfterMillis })
+        }
+        const exit = yield* Effect.exit(effect)
+        const end = yield* Clock.currentTimeMillis
+        const outcome: Machine.Outcome = Exit.match(exit, {
+          onFailure: (cause) => {
+            if (Cause.isInterruptedOnly(cause)) return "ignored"
+            const failure = Cause.failureOption(cause)
+            return Option.isSome(failure) && isIgnored(failure.value) ? "ignored" : "failure"
+          },
+          onSuccess: () => (end - now > config.slowCallMillis ? "failure" : "success")
+        })
+        yield* Metric.update(calls.pipe(Metric.tagged("key", key), Metric.tagged("result", outcome)), 1)
+        yield* transition(
+          key,
+          (entry): readonly [Machine.Outcome, Entry] =>
+            Option.isSome(entry.forced)
+              ? [outcome, entry]
+              : [
+                  outcome,
+                  { ...entry, state: Machine.record(entry.state, outcome, decision.trial, end, config) }
+                ],
+          (o) => (o === "success" ? "trial calls succeeded" : "failure threshold reached")
+        )
+        return yield* exit
+      })
+
+    const snapshot: Service["snapshot"] = (key) =>
+      Effect.map(get(key), (entry) => {
+        const s = Machine.stats(entry.state)
+        return {
+          key,
+          state: Option.isSome(entry.forced)
+            ? entry.forced.value === "open"
+              ? "open"
+              : "closed"
+            : stateName(entry.state),
+          forced: entry.forced,
+          windowCalls: s.calls,
+          windowFailures: s.failures,
+          consecutiveFailures: s.consecutive,
+          rejected: entry.rejected
+        }
+      })
+
+    const force = (key: string, forced: Option.Option<"open" | "closed">, reason: string) =>
+      Effect.gen(function* () {
+        const before = yield* snapshot(key)
+        yield* Ref.update(entries, (m) => HashMap.set(m, key, { ...fresh, forced }))
+        const after = yield* snapshot(key)
+        if (before.state !== after.state) {
+          const at = yield* Clock.currentTimeMillis
+          yield* PubSub.publish(hub, { key, from: before.state, to: after.state, at, reason })
+          yield* Metric.set(stateGauge.pipe(Metric.tagged("key", key)), gaugeValue(after.state))
+        }
+      })
+
+    return CircuitBreaker.of({
+      protect,
+      state: (key) => Effect.map(snapshot(key), (s) => s.state),
+      snapshot,
+      changes: Stream.fromPubSub(hub, { scoped: true }),
+      forceOpen: (key) => force(key, Option.some("open"), "forced open by an operator"),
+      forceClosed: (key) => force(key, Option.some("closed"), "forced closed by an operator"),
+      reset: (key) => force(key, Option.none(), "reset by an operator")
+    })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker> =>
+  Layer.scoped(CircuitBreaker, make(options))
