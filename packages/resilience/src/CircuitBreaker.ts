@@ -15,7 +15,6 @@ import {
   Duration,
   Effect,
   Exit,
-  HashMap,
   Layer,
   Metric,
   Option,
@@ -99,7 +98,11 @@ export interface Snapshot {
   readonly windowCalls: number
   readonly windowFailures: number
   readonly consecutiveFailures: number
+  /** Totals since the key was created or reset: calls refused, and admitted calls by outcome. */
   readonly rejected: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly ignored: number
 }
 
 /**
@@ -172,13 +175,20 @@ interface Entry {
   readonly state: Machine.State
   readonly forced: Option.Option<"open" | "closed">
   readonly rejected: number
+  readonly success: number
+  readonly failure: number
+  readonly ignored: number
 }
 
-const fresh: Entry = { state: Machine.closed, forced: Option.none(), rejected: 0 }
+const fresh: Entry = {
+  state: Machine.closed,
+  forced: Option.none(),
+  rejected: 0,
+  success: 0,
+  failure: 0,
+  ignored: 0
+}
 
-const calls = Metric.counter("resilience_breaker_calls_total", {
-  description: "Calls through a circuit breaker, by key and result"
-})
 const stateGauge = Metric.gauge("resilience_breaker_state", {
   description: "Breaker state by key: 0 closed, 1 half-open, 2 open"
 })
@@ -192,77 +202,113 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
   Effect.gen(function* () {
     const config = toMachineConfig(options)
     const isIgnored = options.isIgnored ?? (() => false)
-    const entries = yield* Ref.make(HashMap.empty<string, Entry>())
+    // one Ref per key, found through a map owned by this service instance (created on first use)
+    const cells = new Map<string, Ref.Ref<Entry>>()
+    const cell = (key: string): Ref.Ref<Entry> => {
+      let ref = cells.get(key)
+      if (ref === undefined) {
+        ref = Ref.unsafeMake(fresh)
+        cells.set(key, ref)
+      }
+      return ref
+    }
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<StateChange>(), PubSub.shutdown)
+    const get = (key: string) => Effect.suspend(() => Ref.get(cell(key)))
 
-    const get = (key: string) =>
-      Effect.map(Ref.get(entries), (m) => Option.getOrElse(HashMap.get(m, key), () => fresh))
+    const announce = (key: string, before: Entry, after: Entry, reason: string) => {
+      const from = stateName(before.state)
+      const to = stateName(after.state)
+      return from === to
+        ? Effect.void
+        : Effect.flatMap(Clock.currentTimeMillis, (at) =>
+            Effect.zipRight(
+              PubSub.publish(hub, { key, from, to, at, reason }),
+              Metric.set(stateGauge.pipe(Metric.tagged("key", key)), gaugeValue(to))
+            )
+          )
+    }
 
-    /** Atomically moves a key's state; publishes a change when the state name changes. */
-    const transition = <B>(key: string, f: (entry: Entry) => readonly [B, Entry], reason: (b: B) => string) =>
-      Effect.gen(function* () {
-        const [b, before, after] = yield* Ref.modify(entries, (m) => {
-          const entry = Option.getOrElse(HashMap.get(m, key), () => fresh)
-          const [b, next] = f(entry)
-          return [[b, entry, next] as const, HashMap.set(m, key, next)]
-        })
-        const from = stateName(before.state)
-        const to = stateName(after.state)
-        if (from !== to) {
-          const at = yield* Clock.currentTimeMillis
-          yield* PubSub.publish(hub, { key, from, to, at, reason: reason(b) })
-          yield* Metric.set(stateGauge.pipe(Metric.tagged("key", key)), gaugeValue(to))
-        }
-        return b
-      })
+    const admitEntry = (entry: Entry, now: number): readonly [Machine.Decision, Entry] => {
+      if (Option.isSome(entry.forced)) {
+        return entry.forced.value === "open"
+          ? [
+              { _tag: "Reject", retryAfterMillis: config.openMillis },
+              { ...entry, rejected: entry.rejected + 1 }
+            ]
+          : [{ _tag: "Admit", trial: false }, entry]
+      }
+      const [d, state] = Machine.admit(entry.state, now, config)
+      if (state === entry.state && d._tag === "Admit") return [d, entry] // the closed fast path allocates nothing
+      return [d, { ...entry, state, rejected: entry.rejected + (d._tag === "Reject" ? 1 : 0) }]
+    }
 
-    const protect: Service["protect"] = (key) => (effect) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const decision = yield* transition(
-          key,
-          (entry): readonly [Machine.Decision, Entry] => {
-            if (Option.isSome(entry.forced)) {
-              return entry.forced.value === "open"
-                ? [
-                    { _tag: "Reject", retryAfterMillis: config.openMillis },
-                    { ...entry, rejected: entry.rejected + 1 }
-                  ]
-                : [{ _tag: "Admit", trial: false }, entry]
+    const outcomeOf = <A, E>(exit: Exit.Exit<A, E>, elapsed: number): Machine.Outcome =>
+      Exit.isSuccess(exit)
+        ? elapsed > config.slowCallMillis
+          ? "failure"
+          : "success"
+        : Cause.isInterruptedOnly(exit.cause)
+          ? "ignored"
+          : Option.match(Cause.failureOption(exit.cause), {
+              onNone: () => "failure",
+              onSome: (e) => (isIgnored(e) ? "ignored" : "failure")
+            })
+
+    // written with flatMap rather than a generator: this is the hot path of every PSP call
+    const protect: Service["protect"] = (key) => {
+      const ref = cell(key)
+      return <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(
+            Ref.modify(ref, (entry) => {
+              const [decision, next] = admitEntry(entry, now)
+              return [[decision, entry, next] as const, next]
+            }),
+            ([decision, before, admitted]): Effect.Effect<A, E | CircuitOpen, R> => {
+              const announced =
+                admitted === before ? Effect.void : announce(key, before, admitted, "open timeout elapsed")
+              if (decision._tag === "Reject") {
+                return Effect.zipRight(
+                  announced,
+                  Effect.fail(new CircuitOpen({ key, retryAfterMillis: decision.retryAfterMillis }))
+                )
+              }
+              return Effect.zipRight(
+                announced,
+                Effect.flatMap(Effect.exit(effect), (exit) =>
+                  Effect.flatMap(Clock.currentTimeMillis, (end) => {
+                    const outcome = outcomeOf(exit, end - now)
+                    return Effect.flatMap(
+                      Ref.modify(ref, (entry) => {
+                        const counted = { ...entry, [outcome]: entry[outcome] + 1 }
+                        const next = Option.isSome(entry.forced)
+                          ? counted
+                          : {
+                              ...counted,
+                              state: Machine.record(entry.state, outcome, decision.trial, end, config)
+                            }
+                        return [[entry, next] as const, next]
+                      }),
+                      ([previous, recorded]) =>
+                        stateName(previous.state) === stateName(recorded.state)
+                          ? exit
+                          : Effect.zipRight(
+                              announce(
+                                key,
+                                previous,
+                                recorded,
+                                outcome === "success" ? "trial calls succeeded" : "failure threshold reached"
+                              ),
+                              exit
+                            )
+                    )
+                  })
+                )
+              )
             }
-            const [d, state] = Machine.admit(entry.state, now, config)
-            return [d, { ...entry, state, rejected: entry.rejected + (d._tag === "Reject" ? 1 : 0) }]
-          },
-          () => "open timeout elapsed"
+          )
         )
-        if (decision._tag === "Reject") {
-          yield* Metric.update(calls.pipe(Metric.tagged("key", key), Metric.tagged("result", "rejected")), 1)
-          return yield* new CircuitOpen({ key, retryAfterMillis: decision.retryAfterMillis })
-        }
-        const exit = yield* Effect.exit(effect)
-        const end = yield* Clock.currentTimeMillis
-        const outcome: Machine.Outcome = Exit.match(exit, {
-          onFailure: (cause) => {
-            if (Cause.isInterruptedOnly(cause)) return "ignored"
-            const failure = Cause.failureOption(cause)
-            return Option.isSome(failure) && isIgnored(failure.value) ? "ignored" : "failure"
-          },
-          onSuccess: () => (end - now > config.slowCallMillis ? "failure" : "success")
-        })
-        yield* Metric.update(calls.pipe(Metric.tagged("key", key), Metric.tagged("result", outcome)), 1)
-        yield* transition(
-          key,
-          (entry): readonly [Machine.Outcome, Entry] =>
-            Option.isSome(entry.forced)
-              ? [outcome, entry]
-              : [
-                  outcome,
-                  { ...entry, state: Machine.record(entry.state, outcome, decision.trial, end, config) }
-                ],
-          (o) => (o === "success" ? "trial calls succeeded" : "failure threshold reached")
-        )
-        return yield* exit
-      })
+    }
 
     const snapshot: Service["snapshot"] = (key) =>
       Effect.map(get(key), (entry) => {
@@ -278,14 +324,17 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
           windowCalls: s.calls,
           windowFailures: s.failures,
           consecutiveFailures: s.consecutive,
-          rejected: entry.rejected
+          rejected: entry.rejected,
+          succeeded: entry.success,
+          failed: entry.failure,
+          ignored: entry.ignored
         }
       })
 
     const force = (key: string, forced: Option.Option<"open" | "closed">, reason: string) =>
       Effect.gen(function* () {
         const before = yield* snapshot(key)
-        yield* Ref.update(entries, (m) => HashMap.set(m, key, { ...fresh, forced }))
+        yield* Ref.set(cell(key), { ...fresh, forced })
         const after = yield* snapshot(key)
         if (before.state !== after.state) {
           const at = yield* Clock.currentTimeMillis
