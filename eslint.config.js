@@ -18,6 +18,7 @@ export default tseslint.config(
   },
   {
     files: ["packages/*/src/**/*.ts"],
+    ignores: ["packages/*/src/bin.ts"],
     rules: { "no-console": "error" }
   }
 )
