@@ -1,8 +1,8 @@
-import { Card, Currency, Customer, Gateway, type Ids, Money } from "@aegispay/core"
+import { Card, Currency, Customer, Gateway, Ids, Money } from "@aegispay/core"
 import { assert, describe, it } from "@effect/vitest"
 import { AegisPay, GatewayGuard, PaymentService } from "aegispay"
 import { Context, Effect, Either, Fiber, Layer, Ref, Schema, TestClock } from "effect"
-import * as Memory from "./support/MemoryStores.js"
+import { Memory } from "@aegispay/infra"
 import * as Scripted from "./support/ScriptedGateway.js"
 
 const gatewayA = "a" as Ids.GatewayId
@@ -59,7 +59,7 @@ describe("GatewayGuard over @aegispay/resilience", () => {
       const b = yield* Scripted.make("b", [{ _tag: "Approve" }])
       const app = AegisPay.compose(
         {
-          stores: Memory.layer,
+          stores: Memory.layer().pipe(Layer.provide(Ids.layerRandom)),
           gateways: Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([a.gateway, b.gateway])),
           guard: GatewayGuard.layer({ breaker: { consecutiveFailures: 1 } })
         },

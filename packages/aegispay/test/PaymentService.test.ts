@@ -2,7 +2,7 @@ import { Card, Currency, Customer, Gateway, Ids, Money } from "@aegispay/core"
 import { assert, describe, it } from "@effect/vitest"
 import { AegisPay, type Hooks, PaymentService, Reconciler, type Routing } from "aegispay"
 import { Context, Effect, Either, Layer, Schema } from "effect"
-import * as Memory from "./support/MemoryStores.js"
+import { Memory } from "@aegispay/infra"
 import * as PassThrough from "./support/PassThroughGuard.js"
 import * as Scripted from "./support/ScriptedGateway.js"
 
@@ -37,7 +37,12 @@ const setup = (
       rank: () => [{ gateway: "a" as Ids.GatewayId }, { gateway: "b" as Ids.GatewayId }]
     }
     const all = AegisPay.compose(
-      { stores: Memory.layer, gateways: registry, guard: PassThrough.layer, ids: Ids.layerRandom },
+      {
+        stores: Memory.layer().pipe(Layer.provide(Ids.layerRandom)),
+        gateways: registry,
+        guard: PassThrough.layer,
+        ids: Ids.layerRandom
+      },
       {
         strategy,
         hooks,

@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { AegisPay, PaymentService, Telemetry } from "aegispay"
 import { Effect, Layer, Schema, Tracer } from "effect"
-import * as Memory from "./support/MemoryStores.js"
+import { Memory } from "@aegispay/infra"
 import * as PassThrough from "./support/PassThroughGuard.js"
 import * as Scripted from "./support/ScriptedGateway.js"
 
@@ -23,7 +23,7 @@ describe("Telemetry", () => {
         const gateway = yield* Scripted.make("psp-1", [{ _tag: "Approve" }])
         const app = AegisPay.compose(
           {
-            stores: Memory.layer,
+            stores: Memory.layer().pipe(Layer.provide(Ids.layerRandom)),
             gateways: Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([gateway.gateway])),
             guard: PassThrough.layer
           },
