@@ -253,11 +253,15 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
       withLock: (key, effect, timeout = "10 seconds") =>
         Effect.flatMap(semaphore(key), (s) =>
           Effect.acquireUseRelease(
-            s.take(1).pipe(
-              Effect.timeoutFail({
-                duration: timeout,
-                onTimeout: () => new LockManager.LockTimeout({ key, timeout: Duration.decode(timeout) })
-              })
+            // acquisition runs uninterruptibly; waiting for the permit must stay interruptible so the
+            // timeout can end it
+            Effect.interruptible(
+              s.take(1).pipe(
+                Effect.timeoutFail({
+                  duration: timeout,
+                  onTimeout: () => new LockManager.LockTimeout({ key, timeout: Duration.decode(timeout) })
+                })
+              )
             ),
             () => effect,
             () => s.release(1)
