@@ -60,15 +60,15 @@ export type Services =
  * @since 0.1.0
  * @category layers
  */
-export const compose = <E1, R1, E2, R2, E3, R3>(
+export const compose = <S, E1, R1, E2, R2, E3, R3>(
   ports: {
-    readonly stores: Layer.Layer<Stores, E1, R1>
+    readonly stores: Layer.Layer<S, E1, R1>
     readonly gateways: Layer.Layer<Gateway.GatewayRegistry, E2, R2>
     readonly guard: Layer.Layer<GatewayGuard, E3, R3 | Gateway.GatewayRegistry>
     readonly ids?: Layer.Layer<Ids.Ids>
   },
   options: Options = {}
-): Layer.Layer<Services, E1 | E2 | E3, R1 | R2 | Exclude<R3, Gateway.GatewayRegistry>> => {
+) => {
   const gateways = ports.gateways
   const guard = ports.guard.pipe(Layer.provideMerge(gateways))
   const base = Layer.mergeAll(ports.stores, guard, Hooks.layer(options.hooks ?? {}), ports.ids ?? Ids.layer)
