@@ -25,6 +25,7 @@ import {
   encodeCursor,
   newestFirst
 } from "./internal/analytics.js"
+import * as Locks from "./Locks.js"
 
 interface KeyRow {
   readonly requestHash: string
@@ -81,7 +82,6 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
     const payments = new Map<string, Payment.Payment>()
     const outbox = new Map<string, OutboxRow>()
     const keys = new Map<string, KeyRow>()
-    const semaphores = new Map<string, Effect.Semaphore>()
     let position = 0n
 
     const append: EventStore.Service["append"] = (streamId, expectedVersion, events, metadata = {}) =>
@@ -238,36 +238,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
         })
     })
 
-    const semaphore = (key: string) =>
-      Effect.suspend(() => {
-        const existing = semaphores.get(key)
-        if (existing !== undefined) return Effect.succeed(existing)
-        return Effect.map(Effect.makeSemaphore(1), (s) => {
-          const raced = semaphores.get(key)
-          if (raced !== undefined) return raced
-          semaphores.set(key, s)
-          return s
-        })
-      })
-    const locks = LockManager.LockManager.of({
-      withLock: (key, effect, timeout = "10 seconds") =>
-        Effect.flatMap(semaphore(key), (s) =>
-          Effect.acquireUseRelease(
-            // acquisition runs uninterruptibly; waiting for the permit must stay interruptible so the
-            // timeout can end it
-            Effect.interruptible(
-              s.take(1).pipe(
-                Effect.timeoutFail({
-                  duration: timeout,
-                  onTimeout: () => new LockManager.LockTimeout({ key, timeout: Duration.decode(timeout) })
-                })
-              )
-            ),
-            () => effect,
-            () => s.release(1)
-          )
-        )
-    })
+    const locks = yield* Locks.makeLocal
 
     const outboxService = Outbox.Outbox.of({
       backlog: Effect.map(Clock.currentTimeMillis, (now) => {

@@ -1,5 +1,10 @@
 /**
  * @since 0.1.0
  */
+export * as Database from "./Database.js"
 export * as EventBus from "./EventBus.js"
+export * as Locks from "./Locks.js"
 export * as Memory from "./Memory.js"
+export * as Migrations from "./Migrations.js"
+export * as PgliteClient from "./PgliteClient.js"
+export * as SqlStores from "./SqlStores.js"

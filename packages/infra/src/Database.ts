@@ -1,0 +1,95 @@
+/**
+ * The store Layers an application picks from: embedded PGlite in a data directory (the default,
+ * no server needed), PostgreSQL from `DATABASE_URL`, or memory. Migrations run on start.
+ *
+ * @since 0.1.0
+ */
+import type { EventStore, IdempotencyStore, LockManager, Outbox, PaymentReadModel } from "@aegispay/core"
+import { Ids, PersistenceError } from "@aegispay/core"
+import { PgClient } from "@effect/sql-pg"
+import { Config, Effect, Layer, Option, type Redacted } from "effect"
+import * as Locks from "./Locks.js"
+import * as Memory from "./Memory.js"
+import * as Migrations from "./Migrations.js"
+import * as PgliteClient from "./PgliteClient.js"
+import * as SqlStores from "./SqlStores.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Stores =
+  | EventStore.EventStore
+  | PaymentReadModel.PaymentReadModel
+  | IdempotencyStore.IdempotencyStore
+  | LockManager.LockManager
+  | Outbox.Outbox
+
+const migrated = Layer.effectDiscard(
+  Migrations.run.pipe(
+    Effect.mapError((cause) => new PersistenceError.PersistenceError({ operation: "migrate", cause }))
+  )
+)
+
+const sqlStores = SqlStores.layer().pipe(Layer.provideMerge(migrated))
+
+/**
+ * Embedded PGlite; `dataDir` absent means in memory (tests). One process owns a data directory,
+ * so locks are in-process.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPglite = (
+  options: PgliteClient.Options = {}
+): Layer.Layer<Stores, PersistenceError.PersistenceError, Ids.Ids> =>
+  Layer.merge(sqlStores, Locks.layerLocal).pipe(
+    Layer.provide(
+      PgliteClient.layer(options).pipe(
+        Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "open", cause }))
+      )
+    )
+  )
+
+/**
+ * A PostgreSQL server; several instances may share it (locks are advisory locks).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPg = (
+  url: Redacted.Redacted,
+  options: { readonly maxConnections?: number } = {}
+): Layer.Layer<Stores, PersistenceError.PersistenceError, Ids.Ids> =>
+  Layer.merge(sqlStores, Locks.layerAdvisory).pipe(
+    Layer.provide(
+      PgClient.layer({ url, maxConnections: options.maxConnections ?? 10 }).pipe(
+        Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "connect", cause }))
+      )
+    )
+  )
+
+/**
+ * In memory (nothing survives a restart).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<Stores, never, Ids.Ids> = Memory.layer()
+
+/**
+ * From the environment: PostgreSQL when `DATABASE_URL` is set, otherwise PGlite in
+ * `AEGISPAY_DATA_DIR` (default `.aegispay/data`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = Layer.unwrapEffect(
+  Effect.map(
+    Config.all({
+      url: Config.option(Config.redacted("DATABASE_URL")),
+      dataDir: Config.string("AEGISPAY_DATA_DIR").pipe(Config.withDefault(".aegispay/data"))
+    }),
+    ({ dataDir, url }) => (Option.isSome(url) ? layerPg(url.value) : layerPglite({ dataDir }))
+  )
+)

@@ -1,0 +1,101 @@
+/**
+ * An `SqlClient` over embedded PGlite (PostgreSQL in WebAssembly), persisting to a data directory:
+ * the default database when `DATABASE_URL` is not set, so AegisPay runs with no server.
+ *
+ * PGlite is a single PostgreSQL session, so statements and transactions take turns on one permit:
+ * a transaction holds it from BEGIN to COMMIT, and a statement outside any transaction waits for it.
+ * The same SQL (compiled for PostgreSQL) serves both drivers.
+ *
+ * @since 0.1.0
+ */
+import { Reactivity } from "@effect/experimental"
+import { SqlClient, SqlConnection, SqlError } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { PGlite } from "@electric-sql/pglite"
+import { Effect, Layer, Stream } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** A directory to persist to; absent: in memory (tests). */
+  readonly dataDir?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}) =>
+  Effect.gen(function* () {
+    const db = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => PGlite.create(options.dataDir === undefined ? undefined : options.dataDir),
+        catch: (cause) => new SqlError.SqlError({ cause, message: "could not open the embedded database" })
+      }),
+      (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
+    )
+    const run = (sql: string, params: ReadonlyArray<unknown>, rowMode: "object" | "array") =>
+      Effect.tryPromise({
+        try: () => db.query<Record<string, unknown>>(sql, params as Array<unknown>, { rowMode }),
+        catch: (cause) =>
+          new SqlError.SqlError({
+            cause,
+            message: `embedded database: ${String((cause as Error)?.message ?? cause)}`
+          })
+      })
+    const connection: SqlConnection.Connection = {
+      execute: (sql, params, transform) =>
+        Effect.map(run(sql, params, "object"), (r) => (transform ? transform(r.rows) : r.rows)),
+      executeRaw: (sql, params) => run(sql, params, "object"),
+      executeStream: (sql, params, transform) =>
+        Stream.fromIterableEffect(
+          Effect.map(run(sql, params, "object"), (r) => (transform ? transform(r.rows) : r.rows))
+        ),
+      executeValues: (sql, params) =>
+        Effect.map(
+          run(sql, params, "array"),
+          (r) => r.rows as unknown as ReadonlyArray<ReadonlyArray<unknown>>
+        ),
+      executeUnprepared: (sql, params, transform) =>
+        params.length === 0
+          ? Effect.tryPromise({
+              try: () => db.exec(sql),
+              catch: (cause) => new SqlError.SqlError({ cause, message: "embedded database: exec failed" })
+            }).pipe(
+              Effect.map((results) => {
+                const rows = (results[results.length - 1]?.rows ?? []) as ReadonlyArray<
+                  Record<string, unknown>
+                >
+                return transform ? transform(rows) : rows
+              })
+            )
+          : Effect.map(run(sql, params, "object"), (r) => (transform ? transform(r.rows) : r.rows))
+    }
+    const turn = yield* Effect.makeSemaphore(1)
+    const acquirer = Effect.as(
+      Effect.acquireRelease(turn.take(1), () => turn.release(1)),
+      connection
+    )
+    const client = yield* SqlClient.make({
+      acquirer,
+      transactionAcquirer: acquirer,
+      compiler: PgClient.makeCompiler(),
+      spanAttributes: [
+        ["db.system", "postgresql"],
+        ["db.name", "pglite"]
+      ]
+    })
+    return { client, db }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+  Layer.scoped(
+    SqlClient.SqlClient,
+    Effect.map(make(options), ({ client }) => client)
+  ).pipe(Layer.provide(Reactivity.layer))

@@ -1,0 +1,369 @@
+/**
+ * The store ports on SQL (PostgreSQL or PGlite through one `SqlClient`): an append writes the events,
+ * the `payments` and `refunds` read model and one outbox row per event in ONE transaction, and
+ * fails with `ConcurrencyConflict` when the stream moved. SQL errors become `PersistenceError`;
+ * rows that do not decode are defects.
+ *
+ * @since 0.1.0
+ */
+import {
+  EventStore,
+  IdempotencyStore,
+  Ids,
+  Outbox,
+  Payment,
+  PaymentEvent,
+  PaymentReadModel,
+  PersistenceError
+} from "@aegispay/core"
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
+import { analytics, awaitsReconciliation, decodeCursor, encodeCursor } from "./internal/analytics.js"
+import { topicOf } from "./Memory.js"
+
+const EventJson = Schema.parseJson(PaymentEvent.PaymentEvent)
+const PaymentJson = Schema.parseJson(Payment.Payment)
+const MetadataJson = Schema.parseJson(EventStore.EventMetadata)
+const RecordedJson = Schema.parseJson(EventStore.RecordedEvent)
+const ResponseJson = Schema.parseJson(IdempotencyStore.StoredResponse)
+
+const EventRow = Schema.Struct({
+  event_id: Ids.EventId,
+  stream_id: Ids.PaymentId,
+  version: Schema.Number,
+  position: Schema.String,
+  type: Schema.String,
+  data: Schema.String,
+  metadata: Schema.String,
+  recorded_ms: Schema.Number
+})
+
+const toRecorded = (row: typeof EventRow.Type): EventStore.RecordedEvent =>
+  new EventStore.RecordedEvent({
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    version: row.version,
+    globalPosition: BigInt(row.position),
+    type: row.type,
+    event: Schema.decodeSync(EventJson)(row.data),
+    metadata: Schema.decodeSync(MetadataJson)(row.metadata),
+    recordedAt: DateTime.unsafeMake(row.recorded_ms)
+  })
+
+const persistence = (operation: string) => (cause: SqlError.SqlError) =>
+  new PersistenceError.PersistenceError({ operation, cause })
+
+const isUniqueViolation = (e: SqlError.SqlError): boolean => {
+  for (
+    let c: unknown = e, d = 0;
+    c !== undefined && c !== null && d < 5;
+    c = (c as { cause?: unknown }).cause, d++
+  ) {
+    if ((c as { code?: unknown }).code === "23505") return true
+  }
+  return /duplicate key|unique constraint/i.test(String((e.cause as Error | undefined)?.message ?? ""))
+}
+
+const eventColumns = `event_id, stream_id, version, global_position::text AS position, type, data::text AS data,
+  metadata::text AS metadata, (extract(epoch from recorded_at) * 1000)::float8 AS recorded_ms`
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const ids = yield* Ids.Ids
+    const ttl = Duration.toMillis(Duration.decode(options.ttl ?? IdempotencyStore.defaults.ttl))
+    const lease = Duration.toMillis(Duration.decode(options.lease ?? IdempotencyStore.defaults.lease))
+    const rowsOf = (rows: ReadonlyArray<unknown>) =>
+      rows.map((r) => toRecorded(Schema.decodeUnknownSync(EventRow)(r)))
+
+    const append: EventStore.Service["append"] = (streamId, expectedVersion, events, metadata = {}) =>
+      Effect.gen(function* () {
+        const eventIds = yield* Effect.all(events.map(() => ids.eventId))
+        const now = yield* Clock.currentTimeMillis
+        const at = new Date(now).toISOString()
+        const write = Effect.gen(function* () {
+          const current = yield* sql<{ readonly version: number; readonly snapshot: string | null }>`
+            SELECT coalesce(max(e.version), 0)::int AS version,
+              (SELECT snapshot::text FROM payments WHERE id = ${streamId}) AS snapshot
+            FROM events e WHERE e.stream_id = ${streamId}`
+          const actual = current[0]?.version ?? 0
+          if (actual !== expectedVersion) {
+            return yield* new EventStore.ConcurrencyConflict({
+              streamId,
+              expectedVersion,
+              actualVersion: actual
+            })
+          }
+          const before: Payment.State =
+            current[0]?.snapshot != null
+              ? Schema.decodeSync(PaymentJson)(current[0].snapshot)
+              : Payment.initial
+          const after = Payment.replay(events, before)
+          const recorded = events.map(
+            (event, i) =>
+              new EventStore.RecordedEvent({
+                eventId: eventIds[i]!,
+                streamId,
+                version: expectedVersion + i + 1,
+                globalPosition: 0n,
+                type: event._tag,
+                event,
+                metadata,
+                recordedAt: DateTime.unsafeMake(now)
+              })
+          )
+          const positions: Array<bigint> = []
+          for (const r of recorded) {
+            const [row] = yield* sql<{ readonly position: string }>`
+              INSERT INTO events (event_id, stream_id, version, type, data, metadata, recorded_at)
+              VALUES (${r.eventId}, ${streamId}, ${r.version}, ${r.type}, ${Schema.encodeSync(EventJson)(r.event)}::jsonb,
+                ${Schema.encodeSync(MetadataJson)(metadata)}::jsonb, ${at}::timestamptz)
+              RETURNING global_position::text AS position`
+            positions.push(BigInt(row!.position))
+          }
+          const final = recorded.map(
+            (r, i) => new EventStore.RecordedEvent({ ...r, globalPosition: positions[i]! })
+          )
+          if (Payment.exists(after)) {
+            const snapshot = Schema.encodeSync(PaymentJson)(after)
+            yield* sql`
+              INSERT INTO payments (id, merchant_id, customer_id, status, currency, amount, awaiting_reconciliation, version,
+                created_at, updated_at, snapshot)
+              VALUES (${after.id}, ${after.merchantId}, ${after.customer.id}, ${after.status}, ${after.amount.currency},
+                ${after.amount.amount.toString()}::numeric, ${awaitsReconciliation(after)}, ${after.version},
+                ${new Date(after.createdAt.epochMillis).toISOString()}::timestamptz, ${new Date(after.updatedAt.epochMillis).toISOString()}::timestamptz,
+                ${snapshot}::jsonb)
+              ON CONFLICT (id) DO UPDATE SET status = excluded.status, awaiting_reconciliation = excluded.awaiting_reconciliation,
+                version = excluded.version, updated_at = excluded.updated_at, snapshot = excluded.snapshot`
+            for (const r of after.refunds) {
+              yield* sql`
+                INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
+                VALUES (${r.id}, ${after.id}, ${r.amount.toString()}::numeric, ${r.status},
+                  ${new Date(r.requestedAt.epochMillis).toISOString()}::timestamptz, ${new Date(r.updatedAt.epochMillis).toISOString()}::timestamptz)
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
+            }
+          }
+          for (const r of final) {
+            const headers: Record<string, string> = { "event-id": r.eventId, "event-type": r.type }
+            if (metadata.correlationId !== undefined) headers["correlation-id"] = metadata.correlationId
+            if (metadata.traceparent !== undefined) headers["traceparent"] = metadata.traceparent
+            yield* sql`
+              INSERT INTO outbox (stream_id, event_id, topic, payload, headers, available_at, created_at)
+              VALUES (${streamId}, ${r.eventId}, ${topicOf(r.event)}, ${Schema.encodeSync(RecordedJson)(r)},
+                ${JSON.stringify(headers)}::jsonb, ${at}::timestamptz, ${at}::timestamptz)`
+          }
+          yield* sql`SELECT pg_notify('aegispay_outbox', ${streamId})`
+          return final
+        })
+        return yield* sql.withTransaction(write).pipe(
+          Effect.catchTag("SqlError", (e) =>
+            isUniqueViolation(e)
+              ? Effect.flatMap(
+                  sql<{
+                    readonly version: number
+                  }>`SELECT coalesce(max(version), 0)::int AS version FROM events WHERE stream_id = ${streamId}`.pipe(
+                    Effect.mapError(persistence("append"))
+                  ),
+                  (rows) =>
+                    new EventStore.ConcurrencyConflict({
+                      streamId,
+                      expectedVersion,
+                      actualVersion: rows[0]?.version ?? 0
+                    })
+                )
+              : Effect.fail(persistence("append")(e))
+          ),
+          Effect.withSpan("SqlEventStore.append", { attributes: { streamId, expectedVersion } })
+        )
+      })
+
+    const eventStore = EventStore.EventStore.of({
+      append,
+      read: (streamId, range) =>
+        sql`SELECT ${sql.literal(eventColumns)} FROM events WHERE stream_id = ${streamId}
+            AND version >= ${range?.fromVersion ?? 1} AND version <= ${range?.toVersion ?? 2147483647} ORDER BY version`.pipe(
+          Effect.map(rowsOf),
+          Effect.mapError(persistence("read"))
+        ),
+      readAll: ({ after, limit }) =>
+        sql`SELECT ${sql.literal(eventColumns)} FROM events WHERE global_position > ${after.toString()}::bigint
+            ORDER BY global_position LIMIT ${limit}`.pipe(
+          Effect.map(rowsOf),
+          Effect.mapError(persistence("readAll"))
+        )
+    })
+
+    const snapshots = (rows: ReadonlyArray<{ readonly snapshot: string }>) =>
+      rows.map((r) => Schema.decodeSync(PaymentJson)(r.snapshot))
+
+    const readModel = PaymentReadModel.PaymentReadModel.of({
+      get: (merchantId, paymentId) =>
+        sql<{
+          readonly snapshot: string
+        }>`SELECT snapshot::text AS snapshot FROM payments WHERE id = ${paymentId} AND merchant_id = ${merchantId}`.pipe(
+          Effect.map((rows) => Option.fromNullable(snapshots(rows)[0])),
+          Effect.mapError(persistence("get"))
+        ),
+      list: (merchantId, query) =>
+        Effect.gen(function* () {
+          const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
+          if (query.cursor !== undefined && after === undefined)
+            return yield* new PaymentReadModel.InvalidCursor()
+          const rows = yield* sql<{ readonly snapshot: string }>`
+            SELECT snapshot::text AS snapshot FROM payments
+            WHERE merchant_id = ${merchantId}
+              ${query.customerId !== undefined ? sql`AND customer_id = ${query.customerId}` : sql``}
+              ${query.status !== undefined ? sql`AND status = ${query.status}` : sql``}
+              ${after !== undefined ? sql`AND (created_at, id) < (${new Date(after.at).toISOString()}::timestamptz, ${after.id})` : sql``}
+            ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`.pipe(
+            Effect.mapError(persistence("list"))
+          )
+          const all = snapshots(rows)
+          const data = all.slice(0, query.limit)
+          const last = data[data.length - 1]
+          return {
+            data,
+            nextCursor:
+              all.length > query.limit && last !== undefined ? Option.some(encodeCursor(last)) : Option.none()
+          }
+        }),
+      analytics: (merchantId, range) =>
+        sql<{
+          readonly snapshot: string
+        }>`SELECT snapshot::text AS snapshot FROM payments WHERE merchant_id = ${merchantId}
+            AND created_at >= ${range.from.toISOString()}::timestamptz AND created_at < ${range.to.toISOString()}::timestamptz`.pipe(
+          Effect.map((rows) => analytics(snapshots(rows), range.from, range.to)),
+          Effect.mapError(persistence("analytics"))
+        ),
+      awaitingReconciliation: ({ limit, updatedBefore }) =>
+        sql<{
+          readonly snapshot: string
+        }>`SELECT snapshot::text AS snapshot FROM payments WHERE awaiting_reconciliation
+            AND updated_at <= ${updatedBefore.toISOString()}::timestamptz ORDER BY updated_at LIMIT ${limit}`.pipe(
+          Effect.map(snapshots),
+          Effect.mapError(persistence("awaitingReconciliation"))
+        )
+    })
+
+    const idempotency = IdempotencyStore.IdempotencyStore.of({
+      claim: (c) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const iso = (ms: number) => new Date(ms).toISOString()
+          return yield* sql.withTransaction(
+            Effect.gen(function* () {
+              const rows = yield* sql<{
+                readonly request_hash: string
+                readonly response: string | null
+                readonly locked_ms: number
+                readonly expires_ms: number
+              }>`SELECT request_hash, response::text AS response, (extract(epoch from locked_at) * 1000)::float8 AS locked_ms,
+                   (extract(epoch from expires_at) * 1000)::float8 AS expires_ms
+                 FROM idempotency_keys WHERE merchant_id = ${c.merchantId} AND key = ${c.key} FOR UPDATE`
+              const row = rows[0]
+              const take = sql`
+                INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, locked_at, expires_at)
+                VALUES (${c.merchantId}, ${c.key}, ${c.requestHash}, 'in_flight', NULL, ${iso(now)}::timestamptz, ${iso(now + ttl)}::timestamptz)
+                ON CONFLICT (merchant_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = 'in_flight',
+                  response = NULL, locked_at = excluded.locked_at, expires_at = excluded.expires_at`.pipe(
+                Effect.as<IdempotencyStore.ClaimResult>({ _tag: "New" })
+              )
+              if (row === undefined || row.expires_ms <= now) return yield* take
+              if (row.request_hash !== c.requestHash) return { _tag: "Mismatch" } as const
+              if (row.response !== null) {
+                return { _tag: "Completed", response: Schema.decodeSync(ResponseJson)(row.response) } as const
+              }
+              if (row.locked_ms + lease <= now) return yield* take
+              return { _tag: "InFlight", lockedAt: new Date(row.locked_ms) } as const
+            })
+          )
+        }).pipe(
+          Effect.catchTag("SqlError", (e) =>
+            isUniqueViolation(e)
+              ? Effect.succeed<IdempotencyStore.ClaimResult>({ _tag: "InFlight", lockedAt: new Date(0) })
+              : Effect.fail(persistence("claim")(e))
+          )
+        ),
+      complete: (c, response) =>
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) =>
+            sql`UPDATE idempotency_keys SET status = 'completed', response = ${Schema.encodeSync(ResponseJson)(response)}::jsonb,
+              expires_at = ${new Date(now + ttl).toISOString()}::timestamptz
+              WHERE merchant_id = ${c.merchantId} AND key = ${c.key} AND request_hash = ${c.requestHash}`
+        ).pipe(Effect.asVoid, Effect.mapError(persistence("complete"))),
+      release: (c) =>
+        sql`DELETE FROM idempotency_keys WHERE merchant_id = ${c.merchantId} AND key = ${c.key}
+            AND request_hash = ${c.requestHash} AND response IS NULL`.pipe(
+          Effect.asVoid,
+          Effect.mapError(persistence("release"))
+        )
+    })
+
+    const outbox = Outbox.Outbox.of({
+      backlog: sql<{ readonly pending: number; readonly dead: number; readonly oldest: number | null }>`
+        SELECT count(*) FILTER (WHERE published_at IS NULL AND NOT dead_lettered)::int AS pending,
+               count(*) FILTER (WHERE dead_lettered)::int AS dead,
+               (extract(epoch from (now() - min(created_at) FILTER (WHERE published_at IS NULL AND NOT dead_lettered))) * 1000)::float8 AS oldest
+        FROM outbox`.pipe(
+        Effect.map((rows) => ({
+          pending: rows[0]?.pending ?? 0,
+          deadLettered: rows[0]?.dead ?? 0,
+          oldestPendingAgeMillis: Math.max(0, rows[0]?.oldest ?? 0)
+        })),
+        Effect.mapError(persistence("backlog"))
+      ),
+      deadLetters: (limit) =>
+        sql<{
+          readonly payload: string
+          readonly headers: string
+          readonly attempts: number
+          readonly topic: string
+        }>`
+          SELECT payload, headers::text AS headers, attempts, topic FROM outbox WHERE dead_lettered ORDER BY id LIMIT ${limit}`.pipe(
+          Effect.map((rows) =>
+            rows.map((r) => {
+              const recorded = Schema.decodeSync(RecordedJson)(r.payload)
+              return new Outbox.OutboxMessage({
+                eventId: recorded.eventId,
+                streamId: recorded.streamId,
+                version: recorded.version,
+                topic: r.topic,
+                payload: r.payload,
+                headers: JSON.parse(r.headers) as Record<string, string>,
+                attempts: r.attempts
+              })
+            })
+          ),
+          Effect.mapError(persistence("deadLetters"))
+        ),
+      redeliver: (eventId) =>
+        sql`UPDATE outbox SET dead_lettered = false, attempts = 0, available_at = now() WHERE event_id = ${eventId}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(persistence("redeliver"))
+        )
+    })
+
+    return { eventStore, readModel, idempotency, outbox }
+  })
+
+/**
+ * The SQL stores over whatever `SqlClient` is provided (run `Migrations.run` first).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Partial<IdempotencyStore.Options> = {}) =>
+  Layer.effectContext(
+    Effect.map(make(options), (s) =>
+      Context.make(EventStore.EventStore, s.eventStore).pipe(
+        Context.add(PaymentReadModel.PaymentReadModel, s.readModel),
+        Context.add(IdempotencyStore.IdempotencyStore, s.idempotency),
+        Context.add(Outbox.Outbox, s.outbox)
+      )
+    )
+  )
