@@ -59,15 +59,19 @@ export const layerPglite = (
  */
 export const layerPg = (
   url: Redacted.Redacted,
-  options: { readonly maxConnections?: number } = {}
-): Layer.Layer<Stores, PersistenceError.PersistenceError, Ids.Ids> =>
-  Layer.merge(sqlStores, Locks.layerAdvisory).pipe(
-    Layer.provide(
-      PgClient.layer({ url, maxConnections: options.maxConnections ?? 10 }).pipe(
-        Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "connect", cause }))
-      )
+  options: { readonly maxConnections?: number; readonly lockConnections?: number } = {}
+): Layer.Layer<Stores, PersistenceError.PersistenceError, Ids.Ids> => {
+  const connect = (maxConnections: number) =>
+    PgClient.layer({ url, maxConnections }).pipe(
+      Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "connect", cause }))
     )
+  // a session advisory lock holds its connection for as long as the lock, so locks get a pool of
+  // their own: waiting for a lock can never starve the queries made while holding one
+  return Layer.merge(
+    sqlStores.pipe(Layer.provide(connect(options.maxConnections ?? 10))),
+    Locks.layerAdvisory.pipe(Layer.provide(connect(options.lockConnections ?? 32)))
   )
+}
 
 /**
  * In memory (nothing survives a restart).
