@@ -41,6 +41,8 @@ export interface Service {
     effect: Effect.Effect<A, GatewayError.GatewayError>
   ) => Effect.Effect<A, GatewayError.GatewayError | GatewayRefused>
   readonly snapshot: (gateway: Gateway.Gateway) => Effect.Effect<Routing.GatewaySnapshot>
+  /** The full health of a gateway (for operators and the health endpoint). */
+  readonly health: (gateway: Ids.GatewayId) => Effect.Effect<HealthMonitor.Snapshot>
 }
 
 /**
@@ -138,7 +140,10 @@ export const make = (options: Options = {}) =>
         }
       })
 
-    return GatewayGuard.of({ call, snapshot })
+    const gatewayHealth: Service["health"] = (gateway) =>
+      Effect.flatMap(breaker.state(gateway), (state) => health.snapshot(gateway, state))
+
+    return GatewayGuard.of({ call, snapshot, health: gatewayHealth })
   })
 
 /**

@@ -1,1 +1,7 @@
-export {}
+/**
+ * @since 0.1.0
+ */
+export * as Routes from "./Routes.js"
+export * as Server from "./Server.js"
+export * as ServerConfig from "./ServerConfig.js"
+export * as View from "./View.js"

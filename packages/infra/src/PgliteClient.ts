@@ -13,6 +13,8 @@ import { SqlClient, SqlConnection, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer, Stream } from "effect"
+import { mkdir } from "node:fs/promises"
+import { dirname } from "node:path"
 
 /**
  * @since 0.1.0
@@ -31,7 +33,10 @@ export const make = (options: Options = {}) =>
   Effect.gen(function* () {
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => PGlite.create(options.dataDir === undefined ? undefined : options.dataDir),
+        try: async () => {
+          if (options.dataDir !== undefined) await mkdir(dirname(options.dataDir), { recursive: true })
+          return PGlite.create(options.dataDir === undefined ? undefined : options.dataDir)
+        },
         catch: (cause) => new SqlError.SqlError({ cause, message: "could not open the embedded database" })
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
