@@ -84,7 +84,7 @@ const call = (
         ...(body !== undefined ? { body } : {})
       })
       const text = await res.text()
-      let parsed: Record<string, unknown> = {}
+      let parsed: Record<string, unknown>
       try {
         parsed = JSON.parse(text) as Record<string, unknown>
       } catch {
