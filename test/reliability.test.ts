@@ -20,9 +20,7 @@ import {
   PaymentReadModel
 } from "@aegispay/core"
 import { Stripe } from "@aegispay/gateways"
-import { Database } from "@aegispay/infra"
-import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
+import { Database, Testing } from "@aegispay/infra"
 import { Simulator } from "@aegispay/simulator"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
@@ -204,7 +202,10 @@ describe("reliability under injected faults", () => {
   reliability("PGlite", Database.layerPglite().pipe(Layer.provide(Ids.layer)))
   const url = process.env["DATABASE_URL"]
   if (url !== undefined && url !== "") {
-    reliability("PostgreSQL", isolatedPg(url))
+    reliability(
+      "PostgreSQL",
+      Testing.layerPgThrowawaySchema(url, "aegispay_e2e").pipe(Layer.provide(Ids.layer))
+    )
   } else {
     it("PostgreSQL needs DATABASE_URL (CI sets it; on a laptop it is skipped)", ({ skip }) => {
       if (process.env["AEGISPAY_REQUIRE_SERVICES"] === "1") throw new Error("DATABASE_URL is required in CI")
@@ -212,19 +213,3 @@ describe("reliability under injected faults", () => {
     })
   }
 })
-
-/** PostgreSQL in a fresh schema, dropped after the run. */
-function isolatedPg(url: string) {
-  const schema = `aegispay_e2e_${process.pid}_${Math.floor(performance.now())}`
-  const isolated = Layer.scopedDiscard(
-    Effect.acquireRelease(
-      Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE SCHEMA ${schema}`)),
-      () =>
-        Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`DROP SCHEMA ${schema} CASCADE`)).pipe(
-          Effect.ignore
-        )
-    )
-  ).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })))
-  const withSchema = `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`
-  return Database.layerPg(Redacted.make(withSchema)).pipe(Layer.provide(Ids.layer), Layer.provide(isolated))
-}

@@ -20,8 +20,8 @@ import {
 } from "@aegispay/core"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { GatewayGuard, PaymentService, RequestContext, Router, Telemetry } from "aegispay"
-import { Effect, Option, ParseResult, Schema } from "effect"
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
+import { Effect, Option, ParseResult, Random, Schema } from "effect"
+import { createHash, timingSafeEqual } from "node:crypto"
 import type { ServerConfig } from "./ServerConfig.js"
 import * as View from "./View.js"
 
@@ -182,6 +182,19 @@ const idempotencyKey = Effect.flatMap(HttpServerRequest.HttpServerRequest, (requ
         "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces"
       )
 })
+
+/** A UUID-shaped id from Effect's `Random` (drivable in tests). */
+const newCorrelationId = Effect.map(
+  Effect.all(Array.from({ length: 16 }, () => Random.nextIntBetween(0, 256))),
+  (bytes) => {
+    const hex = bytes
+      .map((b, i) =>
+        (i === 6 ? (b & 0x0f) | 0x40 : i === 8 ? (b & 0x3f) | 0x80 : b).toString(16).padStart(2, "0")
+      )
+      .join("")
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  }
+)
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   HttpServerResponse.unsafeJson(body, { status, headers })
@@ -439,7 +452,7 @@ export const make = (config: ServerConfig) =>
       const request = yield* HttpServerRequest.HttpServerRequest
       const incoming = request.headers["x-correlation-id"]
       const correlationId =
-        incoming !== undefined && /^[\x21-\x7e]{1,128}$/.test(incoming) ? incoming : randomUUID()
+        incoming !== undefined && /^[\x21-\x7e]{1,128}$/.test(incoming) ? incoming : yield* newCorrelationId
       const response = yield* routes.pipe(
         Effect.catchAll((e) => {
           const api = toApiError(e as { _tag: string; message: string })

@@ -60,6 +60,20 @@ export interface Database {
 const EncodedRecordedEvent = Schema.parseJson(EventStore.RecordedEvent)
 
 /**
+ * The headers of an event's outbox message: its id and type, and the correlation id and W3C trace
+ * parent it was recorded with, so a consumer can deduplicate and continue the trace.
+ *
+ * @since 0.1.0
+ * @category outbox
+ */
+export const headersOf = (r: EventStore.RecordedEvent): Record<string, string> => ({
+  "event-id": r.eventId,
+  "event-type": r.type,
+  ...(r.metadata.correlationId !== undefined ? { "correlation-id": r.metadata.correlationId } : {}),
+  ...(r.metadata.traceparent !== undefined ? { traceparent: r.metadata.traceparent } : {})
+})
+
+/**
  * The topic of an event's outbox message: `payments.<EventType>`.
  *
  * @since 0.1.0
@@ -115,9 +129,6 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
           all.push(...recorded)
           if (Payment.exists(after)) payments.set(streamId, after)
           for (const r of recorded) {
-            const headers: Record<string, string> = { "event-id": r.eventId, "event-type": r.type }
-            if (metadata.correlationId !== undefined) headers["correlation-id"] = metadata.correlationId
-            if (metadata.traceparent !== undefined) headers["traceparent"] = metadata.traceparent
             outbox.set(r.eventId, {
               message: new Outbox.OutboxMessage({
                 eventId: r.eventId,
@@ -125,7 +136,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
                 version: r.version,
                 topic: topicOf(r.event),
                 payload: Schema.encodeSync(EncodedRecordedEvent)(r),
-                headers,
+                headers: headersOf(r),
                 attempts: 0
               }),
               position: r.globalPosition,

@@ -19,7 +19,7 @@ import {
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { analytics, awaitsReconciliation, decodeCursor, encodeCursor } from "./internal/analytics.js"
-import { topicOf } from "./Memory.js"
+import { headersOf, topicOf } from "./Memory.js"
 
 const EventJson = Schema.parseJson(PaymentEvent.PaymentEvent)
 const PaymentJson = Schema.parseJson(Payment.Payment)
@@ -148,13 +148,10 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
             }
           }
           for (const r of final) {
-            const headers: Record<string, string> = { "event-id": r.eventId, "event-type": r.type }
-            if (metadata.correlationId !== undefined) headers["correlation-id"] = metadata.correlationId
-            if (metadata.traceparent !== undefined) headers["traceparent"] = metadata.traceparent
             yield* sql`
               INSERT INTO outbox (stream_id, event_id, topic, payload, headers, available_at, created_at)
               VALUES (${streamId}, ${r.eventId}, ${topicOf(r.event)}, ${Schema.encodeSync(RecordedJson)(r)},
-                ${JSON.stringify(headers)}::jsonb, ${at}::timestamptz, ${at}::timestamptz)`
+                ${JSON.stringify(headersOf(r))}::jsonb, ${at}::timestamptz, ${at}::timestamptz)`
           }
           yield* sql`SELECT pg_notify('aegispay_outbox', ${streamId})`
           return final
