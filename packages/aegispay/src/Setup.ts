@@ -8,7 +8,7 @@
  */
 import { Fee, Gateway, Ids } from "@aegispay/core"
 import { Stripe } from "@aegispay/gateways"
-import { Database } from "@aegispay/infra"
+import { Database, EventBus, Relay } from "@aegispay/infra"
 import { Simulator } from "@aegispay/simulator"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
@@ -120,8 +120,17 @@ export const layerConfig = Layer.unwrapEffect(
     const source: Layer.Layer<Gateway.GatewayRegistry | GatewaySetup, unknown, HttpClient.HttpClient> =
       Option.isSome(raw) ? configuredGateways(raw.value) : simulatedGateways
     const gateways = source.pipe(Layer.provide(FetchHttpClient.layer))
+    const stores = Database.layerConfig.pipe(Layer.provide(Ids.layer))
+    // the outbox relay runs in the background, publishing to the in-process event bus
+    const relay = Layer.scopedDiscard(
+      Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        const worker = yield* Relay.make(bus.publisher)
+        yield* Effect.forkScoped(worker.run)
+      })
+    ).pipe(Layer.provideMerge(EventBus.layer))
     return AegisPay.compose({
-      stores: Database.layerConfig.pipe(Layer.provide(Ids.layer)),
+      stores: Layer.provideMerge(relay, stores),
       gateways,
       guard: GatewayGuard.layer()
     })

@@ -6,6 +6,7 @@
  */
 import type { EventStore, IdempotencyStore, LockManager, Outbox, PaymentReadModel } from "@aegispay/core"
 import { Ids, PersistenceError } from "@aegispay/core"
+import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Effect, Layer, Option, type Redacted } from "effect"
 import * as Locks from "./Locks.js"
@@ -42,9 +43,9 @@ const sqlStores = SqlStores.layer().pipe(Layer.provideMerge(migrated))
  */
 export const layerPglite = (
   options: PgliteClient.Options = {}
-): Layer.Layer<Stores, PersistenceError.PersistenceError, Ids.Ids> =>
+): Layer.Layer<Stores | SqlClient.SqlClient, PersistenceError.PersistenceError, Ids.Ids> =>
   Layer.merge(sqlStores, Locks.layerLocal).pipe(
-    Layer.provide(
+    Layer.provideMerge(
       PgliteClient.layer(options).pipe(
         Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "open", cause }))
       )
@@ -60,7 +61,7 @@ export const layerPglite = (
 export const layerPg = (
   url: Redacted.Redacted,
   options: { readonly maxConnections?: number; readonly lockConnections?: number } = {}
-): Layer.Layer<Stores, PersistenceError.PersistenceError, Ids.Ids> => {
+): Layer.Layer<Stores | SqlClient.SqlClient, PersistenceError.PersistenceError, Ids.Ids> => {
   const connect = (maxConnections: number) =>
     PgClient.layer({ url, maxConnections }).pipe(
       Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "connect", cause }))
@@ -68,7 +69,7 @@ export const layerPg = (
   // a session advisory lock holds its connection for as long as the lock, so locks get a pool of
   // their own: waiting for a lock can never starve the queries made while holding one
   return Layer.merge(
-    sqlStores.pipe(Layer.provide(connect(options.maxConnections ?? 10))),
+    sqlStores.pipe(Layer.provideMerge(connect(options.maxConnections ?? 10))),
     Locks.layerAdvisory.pipe(Layer.provide(connect(options.lockConnections ?? 32)))
   )
 }

@@ -72,6 +72,11 @@ const init = Effect.flatMap(
   `.unprepared
 )
 
+const claims = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql`ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz`.unprepared
+)
+
 /**
  * Runs the migrations not yet applied (recorded in `aegispay_migrations`).
  *
@@ -79,6 +84,6 @@ const init = Effect.flatMap(
  * @category migrations
  */
 export const run = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_init": init }),
+  loader: Migrator.fromRecord({ "0001_init": init, "0002_outbox_claims": claims }),
   table: "aegispay_migrations"
 })

@@ -19,7 +19,7 @@ import * as Database from "./Database.js"
 export const layerPgThrowawaySchema = (
   url: string,
   prefix = "aegispay_test"
-): Layer.Layer<Database.Stores, PersistenceError.PersistenceError, Ids.Ids> =>
+): Layer.Layer<Database.Stores | SqlClient.SqlClient, PersistenceError.PersistenceError, Ids.Ids> =>
   Layer.unwrapEffect(
     Effect.map(
       Effect.sync(() => `${prefix}_${process.pid}_${Math.floor(performance.now() * 1000)}`),
