@@ -3,6 +3,7 @@
  */
 export * as Database from "./Database.js"
 export * as EventBus from "./EventBus.js"
+export * as JetStream from "./JetStream.js"
 export * as Locks from "./Locks.js"
 export * as Memory from "./Memory.js"
 export * as Migrations from "./Migrations.js"
