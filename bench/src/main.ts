@@ -4,7 +4,8 @@
  * a Markdown table and appends nothing by itself: copy the table into bench/RESULTS.md with the command.
  */
 const suites: Record<string, () => Promise<unknown>> = {
-  breaker: () => import("./breaker.js")
+  breaker: () => import("./breaker.js"),
+  eventstore: () => import("./eventstore.js")
 }
 
 const wanted = process.argv.slice(2)

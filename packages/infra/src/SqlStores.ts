@@ -116,15 +116,22 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
                 recordedAt: DateTime.unsafeMake(now)
               })
           )
-          const positions: Array<bigint> = []
-          for (const r of recorded) {
-            const [row] = yield* sql<{ readonly position: string }>`
-              INSERT INTO events (event_id, stream_id, version, type, data, metadata, recorded_at)
-              VALUES (${r.eventId}, ${streamId}, ${r.version}, ${r.type}, ${Schema.encodeSync(EventJson)(r.event)}::jsonb,
-                ${Schema.encodeSync(MetadataJson)(metadata)}::jsonb, ${at}::timestamptz)
-              RETURNING global_position::text AS position`
-            positions.push(BigInt(row!.position))
-          }
+          // one statement for all the events, one for their outbox rows: fewer round trips per append
+          const inserted = yield* sql<{ readonly event_id: string; readonly position: string }>`
+            INSERT INTO events ${sql.insert(
+              recorded.map((r) => ({
+                event_id: r.eventId,
+                stream_id: streamId,
+                version: r.version,
+                type: r.type,
+                data: Schema.encodeSync(EventJson)(r.event),
+                metadata: Schema.encodeSync(MetadataJson)(metadata),
+                recorded_at: at
+              }))
+            )}
+            RETURNING event_id, global_position::text AS position`
+          const positionOf = new Map(inserted.map((row) => [row.event_id, BigInt(row.position)]))
+          const positions = recorded.map((r) => positionOf.get(r.eventId)!)
           const final = recorded.map(
             (r, i) => new EventStore.RecordedEvent({ ...r, globalPosition: positions[i]! })
           )
@@ -139,7 +146,8 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
                 ${snapshot}::jsonb)
               ON CONFLICT (id) DO UPDATE SET status = excluded.status, awaiting_reconciliation = excluded.awaiting_reconciliation,
                 version = excluded.version, updated_at = excluded.updated_at, snapshot = excluded.snapshot`
-            for (const r of after.refunds) {
+            const refundsChanged = events.some((e) => e._tag.startsWith("Refund"))
+            for (const r of refundsChanged ? after.refunds : []) {
               yield* sql`
                 INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
                 VALUES (${r.id}, ${after.id}, ${r.amount.toString()}::numeric, ${r.status},
@@ -147,12 +155,17 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
             }
           }
-          for (const r of final) {
-            yield* sql`
-              INSERT INTO outbox (stream_id, event_id, topic, payload, headers, available_at, created_at)
-              VALUES (${streamId}, ${r.eventId}, ${topicOf(r.event)}, ${Schema.encodeSync(RecordedJson)(r)},
-                ${JSON.stringify(headersOf(r))}::jsonb, ${at}::timestamptz, ${at}::timestamptz)`
-          }
+          yield* sql`INSERT INTO outbox ${sql.insert(
+            final.map((r) => ({
+              stream_id: streamId,
+              event_id: r.eventId,
+              topic: topicOf(r.event),
+              payload: Schema.encodeSync(RecordedJson)(r),
+              headers: JSON.stringify(headersOf(r)),
+              available_at: at,
+              created_at: at
+            }))
+          )}`
           yield* sql`SELECT pg_notify('aegispay_outbox', ${streamId})`
           return final
         })
