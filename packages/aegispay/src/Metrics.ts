@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Metric, MetricBoundaries } from "effect"
+import { Outbox } from "@aegispay/core"
+import { Clock, Duration, Effect, Metric, MetricBoundaries, Schedule } from "effect"
 
 const seconds = MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 })
 
@@ -77,7 +78,15 @@ export const idempotentReplays = Metric.counter("aegispay_idempotent_replays_tot
  * @category metrics
  */
 export const outboxBacklog = Metric.gauge("aegispay_outbox_backlog", {
-  description: "Outbox messages not yet published"
+  description: "Outbox messages not yet published, by state (pending, dead_lettered)"
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const outboxOldestPendingAge = Metric.gauge("aegispay_outbox_oldest_pending_age_seconds", {
+  description: "Age of the oldest outbox message not yet published"
 })
 
 /**
@@ -109,4 +118,61 @@ export const recordGatewayCall = (gateway: string, outcome: string, elapsed: Dur
       )
     ],
     { discard: true }
+  )
+
+/**
+ * A publisher that records, for every message it delivers, the time from the event's commit
+ * (`recordedAt` in the payload) to its publication.
+ *
+ * @since 0.1.0
+ * @category recording
+ */
+export const measuredPublisher = (publisher: Outbox.Publisher["Type"]): Outbox.Publisher["Type"] => ({
+  name: publisher.name,
+  publish: (message) =>
+    Effect.tap(publisher.publish(message), () =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const recordedAt = recordedAtOf(message.payload)
+        return recordedAt === undefined
+          ? Effect.void
+          : Metric.update(outboxPublishDelay, Math.max(0, now - recordedAt) / 1000)
+      })
+    )
+})
+
+const recordedAtOf = (payload: string): number | undefined => {
+  try {
+    const raw = (JSON.parse(payload) as { readonly recordedAt?: unknown }).recordedAt
+    const at = typeof raw === "string" ? Date.parse(raw) : Number.NaN
+    return Number.isNaN(at) ? undefined : at
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Samples the outbox backlog into `aegispay_outbox_backlog` and
+ * `aegispay_outbox_oldest_pending_age_seconds` every `interval`, forever (fork it in a scope). A
+ * failed sample is logged and the next one tried.
+ *
+ * @since 0.1.0
+ * @category recording
+ */
+export const sampleOutboxBacklog = (interval: Duration.DurationInput) =>
+  Effect.flatMap(Outbox.Outbox, (outbox) =>
+    outbox.backlog.pipe(
+      Effect.flatMap((b) =>
+        Effect.all(
+          [
+            Metric.set(Metric.tagged(outboxBacklog, "state", "pending"), b.pending),
+            Metric.set(Metric.tagged(outboxBacklog, "state", "dead_lettered"), b.deadLettered),
+            Metric.set(outboxOldestPendingAge, b.oldestPendingAgeMillis / 1000)
+          ],
+          { discard: true }
+        )
+      ),
+      Effect.catchAll((e) => Effect.logWarning("outbox backlog sample failed", e)),
+      Effect.repeat(Schedule.spaced(interval)),
+      Effect.asVoid
+    )
   )

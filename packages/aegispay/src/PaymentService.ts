@@ -365,6 +365,18 @@ export const make = (options: Options = {}) =>
           })
         )
         const at = yield* now
+        yield* Effect.logDebug("gateway attempt finished").pipe(
+          Effect.annotateLogs({
+            paymentId: state.id,
+            gateway: gateway.id,
+            attempt: current.number,
+            outcome: Either.isRight(result)
+              ? result.right.status
+              : "code" in result.left
+                ? `${result.left._tag}:${result.left.code}`
+                : result.left._tag
+          })
+        )
         if (Either.isRight(result)) {
           const psp = result.right
           if (psp.status === "authorized" || psp.status === "captured") {
@@ -574,6 +586,18 @@ export const make = (options: Options = {}) =>
           locked(paymentId, orchestrate(paymentId, input)).pipe(
             Effect.tap((p) => hooks.after("create", p.id, p.status)),
             Effect.tap((p) =>
+              Effect.logInfo("payment created").pipe(
+                Effect.annotateLogs({
+                  paymentId: p.id,
+                  status: p.status,
+                  gateway: p.gateway ?? "none",
+                  amount: p.amount.amount.toString(),
+                  currency: p.amount.currency,
+                  attempts: p.attempts.length
+                })
+              )
+            ),
+            Effect.tap((p) =>
               Metric.update(
                 Metrics.payments.pipe(
                   Metric.tagged("status", p.status),
@@ -648,6 +672,12 @@ export const make = (options: Options = {}) =>
             })
           )
           const next = yield* commit(state.id, state, decided.events)
+          yield* Effect.logInfo("payment captured").pipe(
+            Effect.annotateLogs({
+              paymentId: state.id,
+              amountCaptured: (next as Payment.Payment).amountCaptured.toString()
+            })
+          )
           yield* hooks.after("capture", state.id, next.status)
           return next as Payment.Payment
         })
@@ -675,6 +705,7 @@ export const make = (options: Options = {}) =>
             )
           }
           const next = yield* commit(state.id, state, decided.events)
+          yield* Effect.logInfo("payment cancelled").pipe(Effect.annotateLogs({ paymentId: state.id }))
           yield* hooks.after("cancel", state.id, next.status)
           return next as Payment.Payment
         })
@@ -740,6 +771,13 @@ export const make = (options: Options = {}) =>
                 new C.CompleteRefund({ refundId, gatewayReference: result.right.gatewayReference, at })
               )
               const next = (yield* commit(state.id, reserved, done.events)) as Payment.Payment
+              yield* Effect.logInfo("refund succeeded").pipe(
+                Effect.annotateLogs({
+                  paymentId: state.id,
+                  refundId,
+                  amount: input.amount?.toString() ?? "rest"
+                })
+              )
               yield* hooks.after("refund", state.id, next.status)
               return refundView(next, refundId)
             }
@@ -750,6 +788,9 @@ export const make = (options: Options = {}) =>
                 new C.FailRefund({ refundId, failure: failureOf(e), at })
               )
               const next = (yield* commit(state.id, reserved, failed.events)) as Payment.Payment
+              yield* Effect.logInfo("refund failed").pipe(
+                Effect.annotateLogs({ paymentId: state.id, refundId, code: e.code })
+              )
               return refundView(next, refundId)
             }
             // outcome unknown or PSP unavailable: the refund stays pending (reserved); the reconciler

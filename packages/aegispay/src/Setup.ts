@@ -14,6 +14,7 @@ import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import * as AegisPay from "./AegisPay.js"
 import * as GatewayGuard from "./GatewayGuard.js"
+import * as Metrics from "./Metrics.js"
 
 /**
  * One entry of `AEGISPAY_GATEWAYS`.
@@ -125,8 +126,9 @@ export const layerConfig = Layer.unwrapEffect(
     const relay = Layer.scopedDiscard(
       Effect.gen(function* () {
         const bus = yield* EventBus.EventBus
-        const worker = yield* Relay.make(bus.publisher)
+        const worker = yield* Relay.make(Metrics.measuredPublisher(bus.publisher))
         yield* Effect.forkScoped(worker.run)
+        yield* Effect.forkScoped(Metrics.sampleOutboxBacklog("5 seconds"))
       })
     ).pipe(Layer.provideMerge(EventBus.layer))
     return AegisPay.compose({
