@@ -6,36 +6,14 @@
  * outbox message (payload and headers), every HTTP answer, and every row of every table. Neither
  * the card number nor the CVC may appear anywhere; the brand and last four digits may.
  */
-import { Gateway, Ids, Outbox } from "@aegispay/core"
-import { Stripe } from "@aegispay/gateways"
-import { Server } from "@aegispay/http"
-import { Database, Relay, Testing } from "@aegispay/infra"
-import { Simulator } from "@aegispay/simulator"
-import { FetchHttpClient, HttpServer } from "@effect/platform"
+import { Outbox } from "@aegispay/core"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { AegisPay, GatewayGuard, Telemetry } from "aegispay"
-import {
-  Cause,
-  Context,
-  Effect,
-  HashMap,
-  Inspectable,
-  Layer,
-  Logger,
-  LogLevel,
-  Option,
-  Redacted,
-  Schedule
-} from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { Context, Effect, Inspectable, Schedule } from "effect"
+import * as Stack from "./support/stack.js"
 
 const PAN = "4000056655665556"
 const CVC = "7391"
-const KEY = "sk_test_redaction_0123456789"
 
 /** The CVC as a whole token: not inside a longer run of letters or digits (an id, a timestamp). */
 const cvcToken = new RegExp(`(?<![0-9A-Za-z])${CVC}(?![0-9A-Za-z])`)
@@ -48,107 +26,15 @@ const leaks = (where: string, texts: ReadonlyArray<string>): ReadonlyArray<strin
     return found
   })
 
-type Backend = "PGlite" | "PostgreSQL"
-const backends: ReadonlyArray<Backend> = process.env["DATABASE_URL"] ? ["PGlite", "PostgreSQL"] : ["PGlite"]
-
-const storesFor = (backend: Backend) => {
-  if (backend === "PostgreSQL") {
-    return Testing.layerPgThrowawaySchema(process.env["DATABASE_URL"]!, "aegispay_redaction").pipe(
-      Layer.provide(Ids.layer)
-    )
-  }
-  return Layer.unwrapScoped(
-    Effect.map(
-      Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "aegispay-redaction-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-      ),
-      (dataDir) => Database.layerPglite({ dataDir }).pipe(Layer.provide(Ids.layer))
-    )
-  )
-}
-
-const run = (backend: Backend) =>
+const run = (backend: Stack.Backend) =>
   Effect.gen(function* () {
-    const lines: Array<string> = []
-    const published: Array<Outbox.OutboxMessage> = []
-    const exporter = new InMemorySpanExporter()
-    // every log line at every level, raw: message, annotations and cause, nothing masked
-    const capture = Logger.make(({ annotations, cause, message }) => {
-      lines.push(
-        Inspectable.stringifyCircular({
-          message,
-          annotations: Object.fromEntries(HashMap.toEntries(annotations)),
-          cause: Cause.isEmpty(cause) ? undefined : Cause.pretty(cause, { renderErrorCause: true })
-        })
-      )
-    })
-    const logging = Layer.merge(
-      Logger.replace(Logger.defaultLogger, capture),
-      Logger.minimumLogLevel(LogLevel.All)
-    )
-
-    const sim = Context.get(yield* Layer.build(Simulator.layer({ name: "redaction" })), Simulator.Simulator)
-    const stripe = yield* Stripe.make({
-      id: "sim-redaction" as Ids.GatewayId,
-      baseUrl: sim.url,
-      apiKey: Redacted.make("sk_test_redaction_psp")
-    }).pipe(Effect.provide(FetchHttpClient.layer))
-    const relay = Layer.scopedDiscard(
-      Effect.gen(function* () {
-        const worker = yield* Relay.make(
-          { name: "capture", publish: (message) => Effect.sync(() => void published.push(message)) },
-          { pollInterval: "20 millis" }
-        )
-        yield* Effect.forkScoped(worker.run)
-      })
-    )
-    const stores = Layer.provideMerge(relay, storesFor(backend))
-    const app = AegisPay.compose(
-      {
-        stores,
-        gateways: Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([stripe])),
-        guard: GatewayGuard.layer()
-      },
-      { reconciler: { background: false } }
-    )
-    const context = yield* Layer.build(
-      Server.layer({
-        port: 0,
-        host: "127.0.0.1",
-        apiKeys: new Map([[KEY, "merchant_r"]]),
-        devKey: Option.none()
-      }).pipe(
-        Layer.provideMerge(
-          Layer.mergeAll(
-            app,
-            stores,
-            Telemetry.layer({ serviceName: "redaction", spanProcessors: [new SimpleSpanProcessor(exporter)] })
-          )
-        ),
-        Layer.provide(logging)
-      )
-    )
-    const address = Context.get(context, HttpServer.HttpServer).address
-    const url = `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}`
-
+    const stack = yield* Stack.start(backend)
+    const { context, exporter, lines, published } = stack
     const answers: Array<string> = []
     const call = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
-      Effect.promise(async () => {
-        const res = await fetch(url + path, {
-          method: body === undefined ? "GET" : "POST",
-          headers: {
-            authorization: `Bearer ${KEY}`,
-            "content-type": "application/json",
-            "x-correlation-id": "redaction-run",
-            ...headers
-          },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {})
-        })
-        const text = await res.text()
-        answers.push(text)
-        return { status: res.status, body: JSON.parse(text) as Record<string, unknown> }
-      })
+      Effect.tap(Stack.call(stack, path, body, { "x-correlation-id": "redaction-run", ...headers }), (r) =>
+        answers.push(r.text)
+      )
     const card = { number: PAN, expMonth: 12, expYear: 2031, cvc: CVC, holderName: "Ada Lovelace" }
     const payment = (over: Record<string, unknown> = {}) => ({
       amount: 1234,
@@ -227,7 +113,7 @@ const run = (backend: Backend) =>
   })
 
 describe("redaction: a known card number and CVC appear nowhere after a full run", () => {
-  for (const backend of backends) {
+  for (const backend of Stack.backends) {
     it.scopedLive(
       `${backend}: logs, spans, events, outbox messages, HTTP answers, every table`,
       () =>
