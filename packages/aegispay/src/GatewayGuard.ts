@@ -8,7 +8,19 @@
 import type { Gateway, Ids } from "@aegispay/core"
 import { GatewayError } from "@aegispay/core"
 import { CircuitBreaker, HealthMonitor, RetryPolicy } from "@aegispay/resilience"
-import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Option, Schedule, Schema } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Metric,
+  Option,
+  Schedule,
+  ScheduleDecision,
+  Schema
+} from "effect"
 import * as Metrics from "./Metrics.js"
 import type * as Routing from "./Routing.js"
 
@@ -119,7 +131,15 @@ export const make = (options: Options = {}) =>
         )
       )
       const countRetry = Metric.update(Metrics.retries.pipe(Metric.tagged("gateway", gateway)), 1)
-      return Effect.retry(once, policy.pipe(Schedule.tapOutput(() => countRetry)))
+      // count a retry only when the policy decides to go on, not on the failure that ends the retries
+      return Effect.retry(
+        once,
+        policy.pipe(
+          Schedule.onDecision((_, decision) =>
+            ScheduleDecision.isContinue(decision) ? countRetry : Effect.void
+          )
+        )
+      )
     }
 
     const snapshot: Service["snapshot"] = (g) =>

@@ -1,7 +1,7 @@
 import { Card, Currency, Customer, Gateway, Ids, Money } from "@aegispay/core"
 import { assert, describe, it } from "@effect/vitest"
-import { AegisPay, GatewayGuard, PaymentService } from "aegispay"
-import { Context, Effect, Either, Fiber, Layer, Ref, Schema, TestClock } from "effect"
+import { AegisPay, GatewayGuard, Metrics, PaymentService } from "aegispay"
+import { Context, Effect, Either, Fiber, Layer, Metric, Ref, Schema, TestClock } from "effect"
 import { Memory } from "@aegispay/infra"
 import * as Scripted from "./support/ScriptedGateway.js"
 
@@ -27,11 +27,14 @@ describe("GatewayGuard over @aegispay/resilience", () => {
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(fiber)
       assert.strictEqual(yield* Ref.get(attempts), 3, "3 attempts in all")
+      const retries = Metric.value(Metrics.retries.pipe(Metric.tagged("gateway", gatewayA)))
+      assert.strictEqual((yield* retries).count, 2, "3 attempts are 2 retries")
       for (const error of [Scripted.hard("a"), Scripted.soft("a"), Scripted.ambiguous("a")]) {
         yield* Ref.set(attempts, 0)
         yield* Effect.either(guard.call(gatewayA, failing(error)))
         assert.strictEqual(yield* Ref.get(attempts), 1, error._tag)
       }
+      assert.strictEqual((yield* retries).count, 2, "a failure that is not retried counts no retry")
     })
   )
 
