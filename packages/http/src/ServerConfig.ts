@@ -1,11 +1,11 @@
 /**
  * The server's configuration from the environment (DESIGN.md section 7): `PORT`, `HOST`,
- * `AEGISPAY_API_KEYS` (`merchantId:key,...`), `NODE_ENV`. Without keys outside production one
+ * `AEGISPAY_API_KEYS` (`merchantId:key,...`), `NODE_ENV`, `AEGISPAY_SHUTDOWN_TIMEOUT_MS`. Without keys outside production one
  * development key is generated; in production the server refuses to start without keys.
  *
  * @since 0.1.0
  */
-import { Config, ConfigError, Either, Option } from "effect"
+import { Config, ConfigError, Duration, Either, Option } from "effect"
 import { randomBytes } from "node:crypto"
 
 /**
@@ -19,7 +19,18 @@ export interface ServerConfig {
   readonly apiKeys: ReadonlyMap<string, string>
   /** The generated development key, when no key was configured. */
   readonly devKey: Option.Option<string>
+  /**
+   * On shutdown, how long requests in flight may take to finish before their connections are
+   * closed (default `defaultShutdownTimeout`).
+   */
+  readonly shutdownTimeout?: Duration.Duration | undefined
 }
+
+/**
+ * @since 0.1.0
+ * @category config
+ */
+export const defaultShutdownTimeout: Duration.Duration = Duration.seconds(10)
 
 const parseKeys = (raw: string): Either.Either<ReadonlyMap<string, string>, ConfigError.ConfigError> => {
   const keys = new Map<string, string>()
@@ -54,11 +65,20 @@ export const config: Config.Config<ServerConfig> = Config.all({
     Config.withDefault("development"),
     Config.map((v) => v === "production")
   ),
-  keys: Config.option(Config.string("AEGISPAY_API_KEYS").pipe(Config.mapOrFail(parseKeys)))
+  keys: Config.option(Config.string("AEGISPAY_API_KEYS").pipe(Config.mapOrFail(parseKeys))),
+  shutdownTimeout: Config.integer("AEGISPAY_SHUTDOWN_TIMEOUT_MS").pipe(
+    Config.withDefault(Duration.toMillis(defaultShutdownTimeout)),
+    Config.validate({
+      message: "AEGISPAY_SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds, 0 or more",
+      validation: (ms) => ms >= 0
+    }),
+    Config.map(Duration.millis),
+    Config.withDescription("on SIGTERM/SIGINT, how long requests in flight may take to finish")
+  )
 }).pipe(
-  Config.mapOrFail(({ host, keys, port, production }) => {
+  Config.mapOrFail(({ host, keys, port, production, shutdownTimeout }) => {
     if (Option.isSome(keys) && keys.value.size > 0)
-      return Either.right({ port, host, apiKeys: keys.value, devKey: Option.none() })
+      return Either.right({ port, host, apiKeys: keys.value, devKey: Option.none(), shutdownTimeout })
     if (production) {
       return Either.left(
         ConfigError.MissingData(
@@ -72,7 +92,8 @@ export const config: Config.Config<ServerConfig> = Config.all({
       port,
       host,
       apiKeys: new Map([[devKey, "merchant_dev"]]),
-      devKey: Option.some(devKey)
+      devKey: Option.some(devKey),
+      shutdownTimeout
     })
   })
 )

@@ -1,7 +1,8 @@
 /**
  * @since 0.1.0
  */
-export * as Routes from "./Routes.js"
+export * as Api from "./Api.js"
+export * as Handlers from "./Handlers.js"
 export * as Server from "./Server.js"
 export * as ServerConfig from "./ServerConfig.js"
 export * as View from "./View.js"
