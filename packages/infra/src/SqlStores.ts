@@ -19,12 +19,14 @@ import {
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { analytics, awaitsReconciliation, decodeCursor, encodeCursor } from "./internal/analytics.js"
+import { channelSql } from "./internal/channel.js"
 import { headersOf, topicOf } from "./Memory.js"
 
 const EventJson = Schema.parseJson(PaymentEvent.PaymentEvent)
 const PaymentJson = Schema.parseJson(Payment.Payment)
 const MetadataJson = Schema.parseJson(EventStore.EventMetadata)
 const RecordedJson = Schema.parseJson(EventStore.RecordedEvent)
+const encodeRecorded = Schema.encodeSync(EventStore.RecordedEvent)
 const ResponseJson = Schema.parseJson(IdempotencyStore.StoredResponse)
 
 const EventRow = Schema.Struct({
@@ -64,6 +66,10 @@ const isUniqueViolation = (e: SqlError.SqlError): boolean => {
   return /duplicate key|unique constraint/i.test(String((e.cause as Error | undefined)?.message ?? ""))
 }
 
+/** The encoded `RecordedEvent` with `globalPosition: 0n` contains this once, before the event. */
+const POSITION_MARK = `"globalPosition":"0"`
+const STATE_CACHE = 10_000
+
 const eventColumns = `event_id, stream_id, version, global_position::text AS position, type, data::text AS data,
   metadata::text AS metadata, (extract(epoch from recorded_at) * 1000)::float8 AS recorded_ms`
 
@@ -80,32 +86,65 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
     const rowsOf = (rows: ReadonlyArray<unknown>) =>
       rows.map((r) => toRecorded(Schema.decodeUnknownSync(EventRow)(r)))
 
+    // The state of a stream at a version is a function of its events, which never change once
+    // written: the last state this store wrote or read per stream saves reading it back before the
+    // next append (the write still checks the version, so a stale entry can only cost a conflict).
+    const states = new Map<string, { readonly version: number; readonly state: Payment.State }>()
+    const remember = (streamId: string, version: number, state: Payment.State) => {
+      states.delete(streamId)
+      states.set(streamId, { version, state })
+      if (states.size > STATE_CACHE) states.delete(states.keys().next().value!)
+    }
+    const conflict = (streamId: Ids.PaymentId, expectedVersion: number, actualVersion: number) =>
+      new EventStore.ConcurrencyConflict({ streamId, expectedVersion, actualVersion })
+    const currentVersion = (streamId: Ids.PaymentId) =>
+      sql<{
+        readonly version: number
+      }>`SELECT coalesce(max(version), 0)::int AS version FROM events WHERE stream_id = ${streamId}`.pipe(
+        Effect.map((rows) => rows[0]?.version ?? 0),
+        Effect.mapError(persistence("append"))
+      )
+
+    /** The state at `expectedVersion`: initial for a new stream, remembered, or read (one statement). */
+    const stateAt = (streamId: Ids.PaymentId, expectedVersion: number) =>
+      Effect.gen(function* () {
+        if (expectedVersion === 0) return Payment.initial
+        const known = states.get(streamId)
+        if (known !== undefined && known.version === expectedVersion) return known.state
+        const rows = yield* sql<{ readonly version: number; readonly snapshot: string | null }>`
+          SELECT coalesce(max(e.version), 0)::int AS version,
+            (SELECT snapshot::text FROM payments WHERE id = ${streamId}) AS snapshot
+          FROM events e WHERE e.stream_id = ${streamId}`.pipe(Effect.mapError(persistence("append")))
+        const actual = rows[0]?.version ?? 0
+        if (actual !== expectedVersion) return yield* conflict(streamId, expectedVersion, actual)
+        const snapshot = rows[0]?.snapshot
+        return snapshot != null ? Schema.decodeSync(PaymentJson)(snapshot) : Payment.initial
+      })
+
+    /**
+     * One statement, so one round trip and atomic without BEGIN/COMMIT: data-modifying CTEs insert
+     * the events (only if the stream is at `expectedVersion`: the event at that version exists, and
+     * unique `(stream_id, version)` rejects a concurrent writer), then the `payments` row, the
+     * `refunds` rows and the outbox rows (whose payload gets the event's global position), and
+     * notify the relay. Everything after the events reads them, so it runs after them: two racing
+     * appends meet on the events index first, never in a lock cycle.
+     */
     const append: EventStore.Service["append"] = (streamId, expectedVersion, events, metadata = {}) =>
       Effect.gen(function* () {
+        if (events.length === 0) {
+          const actual = yield* currentVersion(streamId)
+          return actual === expectedVersion ? [] : yield* conflict(streamId, expectedVersion, actual)
+        }
         const eventIds = yield* Effect.all(events.map(() => ids.eventId))
         const now = yield* Clock.currentTimeMillis
         const at = new Date(now).toISOString()
-        const write = Effect.gen(function* () {
-          const current = yield* sql<{ readonly version: number; readonly snapshot: string | null }>`
-            SELECT coalesce(max(e.version), 0)::int AS version,
-              (SELECT snapshot::text FROM payments WHERE id = ${streamId}) AS snapshot
-            FROM events e WHERE e.stream_id = ${streamId}`
-          const actual = current[0]?.version ?? 0
-          if (actual !== expectedVersion) {
-            return yield* new EventStore.ConcurrencyConflict({
-              streamId,
-              expectedVersion,
-              actualVersion: actual
-            })
-          }
-          const before: Payment.State =
-            current[0]?.snapshot != null
-              ? Schema.decodeSync(PaymentJson)(current[0].snapshot)
-              : Payment.initial
-          const after = Payment.replay(events, before)
-          const recorded = events.map(
-            (event, i) =>
-              new EventStore.RecordedEvent({
+        const before = yield* stateAt(streamId, expectedVersion)
+        const after = Payment.replay(events, before)
+        // built from values that are already valid, so without re-validation (it is per event and hot)
+        const recorded = events.map(
+          (event, i) =>
+            new EventStore.RecordedEvent(
+              {
                 eventId: eventIds[i]!,
                 streamId,
                 version: expectedVersion + i + 1,
@@ -114,82 +153,120 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
                 event,
                 metadata,
                 recordedAt: DateTime.unsafeMake(now)
-              })
-          )
-          // one statement for all the events, one for their outbox rows: fewer round trips per append
-          const inserted = yield* sql<{ readonly event_id: string; readonly position: string }>`
-            INSERT INTO events ${sql.insert(
-              recorded.map((r) => ({
-                event_id: r.eventId,
-                stream_id: streamId,
-                version: r.version,
-                type: r.type,
-                data: Schema.encodeSync(EventJson)(r.event),
-                metadata: Schema.encodeSync(MetadataJson)(metadata),
-                recorded_at: at
-              }))
-            )}
-            RETURNING event_id, global_position::text AS position`
-          const positionOf = new Map(inserted.map((row) => [row.event_id, BigInt(row.position)]))
-          const positions = recorded.map((r) => positionOf.get(r.eventId)!)
-          const final = recorded.map(
-            (r, i) => new EventStore.RecordedEvent({ ...r, globalPosition: positions[i]! })
-          )
-          if (Payment.exists(after)) {
-            const snapshot = Schema.encodeSync(PaymentJson)(after)
-            yield* sql`
-              INSERT INTO payments (id, merchant_id, customer_id, status, currency, amount, awaiting_reconciliation, version,
-                created_at, updated_at, snapshot)
-              VALUES (${after.id}, ${after.merchantId}, ${after.customer.id}, ${after.status}, ${after.amount.currency},
-                ${after.amount.amount.toString()}::numeric, ${awaitsReconciliation(after)}, ${after.version},
-                ${new Date(after.createdAt.epochMillis).toISOString()}::timestamptz, ${new Date(after.updatedAt.epochMillis).toISOString()}::timestamptz,
-                ${snapshot}::jsonb)
-              ON CONFLICT (id) DO UPDATE SET status = excluded.status, awaiting_reconciliation = excluded.awaiting_reconciliation,
-                version = excluded.version, updated_at = excluded.updated_at, snapshot = excluded.snapshot`
-            const refundsChanged = events.some((e) => e._tag.startsWith("Refund"))
-            for (const r of refundsChanged ? after.refunds : []) {
-              yield* sql`
-                INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
-                VALUES (${r.id}, ${after.id}, ${r.amount.toString()}::numeric, ${r.status},
-                  ${new Date(r.requestedAt.epochMillis).toISOString()}::timestamptz, ${new Date(r.updatedAt.epochMillis).toISOString()}::timestamptz)
-                ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
-            }
-          }
-          yield* sql`INSERT INTO outbox ${sql.insert(
-            final.map((r) => ({
-              stream_id: streamId,
+              },
+              true
+            )
+        )
+        // each event is encoded once: its data column and its outbox payload come from one encoding
+        const encoded = recorded.map((r) => encodeRecorded(r))
+        const eventRows = JSON.stringify(
+          recorded.map((r, i) => ({
+            event_id: r.eventId,
+            version: r.version,
+            type: r.type,
+            data: JSON.stringify(encoded[i]!.event)
+          }))
+        )
+        const outboxRows = JSON.stringify(
+          recorded.map((r, i) => {
+            // the payload is the recorded event's JSON; its global position is known only in SQL
+            const payload = JSON.stringify(encoded[i])
+            const cut = payload.indexOf(POSITION_MARK)
+            if (cut < 0) throw new Error("outbox payload without globalPosition")
+            return {
               event_id: r.eventId,
+              version: r.version,
               topic: topicOf(r.event),
-              payload: Schema.encodeSync(RecordedJson)(r),
-              headers: JSON.stringify(headersOf(r)),
-              available_at: at,
-              created_at: at
-            }))
-          )}`
-          yield* sql`SELECT pg_notify('aegispay_outbox', ${streamId})`
-          return final
-        })
-        return yield* sql.withTransaction(write).pipe(
+              head: payload.slice(0, cut + POSITION_MARK.length - 2),
+              tail: payload.slice(cut + POSITION_MARK.length - 1),
+              headers: JSON.stringify(headersOf(r))
+            }
+          })
+        )
+        const written = sql`(SELECT count(*) AS n FROM ev) AS written WHERE written.n > 0`
+        const paymentRow = Payment.exists(after)
+          ? sql`, payment AS (
+              INSERT INTO payments (id, merchant_id, customer_id, status, currency, amount, awaiting_reconciliation,
+                version, created_at, updated_at, snapshot)
+              SELECT ${after.id}, ${after.merchantId}, ${after.customer.id}, ${after.status}, ${after.amount.currency},
+                ${after.amount.amount.toString()}::numeric, ${awaitsReconciliation(after)}, ${after.version}::int,
+                ${new Date(after.createdAt.epochMillis).toISOString()}::timestamptz,
+                ${new Date(after.updatedAt.epochMillis).toISOString()}::timestamptz,
+                ${Schema.encodeSync(PaymentJson)(after)}::jsonb
+              FROM ${written}
+              ON CONFLICT (id) DO UPDATE SET status = excluded.status, awaiting_reconciliation = excluded.awaiting_reconciliation,
+                version = excluded.version, updated_at = excluded.updated_at, snapshot = excluded.snapshot
+              RETURNING id)`
+          : sql``
+        // refunds rows only when a refund event is appended; they reference the payments row
+        const refundRows =
+          Payment.exists(after) && events.some((e) => e._tag.startsWith("Refund"))
+            ? sql`, refund AS (
+                INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
+                SELECT r.id, payment.id, r.amount::numeric, r.status, r.created_at::timestamptz, r.updated_at::timestamptz
+                FROM json_to_recordset(${JSON.stringify(
+                  after.refunds.map((r) => ({
+                    id: r.id,
+                    amount: r.amount.toString(),
+                    status: r.status,
+                    created_at: new Date(r.requestedAt.epochMillis).toISOString(),
+                    updated_at: new Date(r.updatedAt.epochMillis).toISOString()
+                  }))
+                )}::json) AS r(id text, amount text, status text, created_at text, updated_at text), payment
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at)`
+            : sql``
+        const rows = yield* sql<{
+          readonly actual: number
+          readonly inserted: string | null
+          readonly notified: number
+        }>`
+          WITH at_version AS (
+            SELECT 1 AS ok WHERE ${expectedVersion}::int = 0
+              OR EXISTS (SELECT 1 FROM events WHERE stream_id = ${streamId} AND version = ${expectedVersion}::int)
+          ), ev AS (
+            INSERT INTO events (event_id, stream_id, version, type, data, metadata, recorded_at)
+            SELECT e.event_id, ${streamId}, e.version, e.type, e.data::jsonb, ${JSON.stringify(encoded[0]!.metadata)}::jsonb,
+              ${at}::timestamptz
+            FROM json_to_recordset(${eventRows}::json) AS e(event_id text, version int, type text, data text), at_version
+            ORDER BY e.version
+            RETURNING event_id, version, global_position
+          )${paymentRow}${refundRows}, ob AS (
+            INSERT INTO outbox (stream_id, event_id, topic, payload, headers, available_at, created_at)
+            SELECT ${streamId}, ev.event_id, o.topic, o.head || ev.global_position::text || o.tail, o.headers::jsonb,
+              ${at}::timestamptz, ${at}::timestamptz
+            FROM ev JOIN json_to_recordset(${outboxRows}::json)
+              AS o(event_id text, version int, topic text, head text, tail text, headers text) ON o.event_id = ev.event_id
+            ORDER BY ev.version
+          ), wake AS (
+            SELECT pg_notify(${sql.literal(channelSql)}, ${streamId}) FROM ${written}
+          )
+          SELECT (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ${streamId})::int AS actual,
+            (SELECT json_agg(json_build_object('event_id', event_id, 'position', global_position::text))::text FROM ev) AS inserted,
+            (SELECT count(*) FROM wake)::int AS notified`.pipe(
           Effect.catchTag("SqlError", (e) =>
             isUniqueViolation(e)
-              ? Effect.flatMap(
-                  sql<{
-                    readonly version: number
-                  }>`SELECT coalesce(max(version), 0)::int AS version FROM events WHERE stream_id = ${streamId}`.pipe(
-                    Effect.mapError(persistence("append"))
-                  ),
-                  (rows) =>
-                    new EventStore.ConcurrencyConflict({
-                      streamId,
-                      expectedVersion,
-                      actualVersion: rows[0]?.version ?? 0
-                    })
+              ? Effect.flatMap(currentVersion(streamId), (actual) =>
+                  conflict(streamId, expectedVersion, actual)
                 )
               : Effect.fail(persistence("append")(e))
-          ),
-          Effect.withSpan("SqlEventStore.append", { attributes: { streamId, expectedVersion } })
+          )
         )
-      })
+        const row = rows[0]
+        if (row?.inserted == null) {
+          states.delete(streamId)
+          return yield* conflict(streamId, expectedVersion, row?.actual ?? 0)
+        }
+        const positionOf = new Map(
+          (JSON.parse(row.inserted) as ReadonlyArray<{ event_id: string; position: string }>).map((r) => [
+            r.event_id,
+            BigInt(r.position)
+          ])
+        )
+        remember(streamId, expectedVersion + events.length, after)
+        return recorded.map(
+          (r) => new EventStore.RecordedEvent({ ...r, globalPosition: positionOf.get(r.eventId)! }, true)
+        )
+      }).pipe(Effect.withSpan("SqlEventStore.append", { attributes: { streamId, expectedVersion } }))
 
     const eventStore = EventStore.EventStore.of({
       append,
