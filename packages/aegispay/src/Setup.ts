@@ -2,41 +2,29 @@
  * `Setup.layerConfig`: the whole orchestrator from the environment (DESIGN.md section 7):
  * PostgreSQL from `DATABASE_URL` or embedded PGlite in `AEGISPAY_DATA_DIR`; gateways from
  * `AEGISPAY_GATEWAYS`, or, when absent, three simulated PSP accounts started in-process; breakers,
- * health, router, hooks and a reconciler running in the background.
+ * health, router, hooks and a reconciler running in the background; the outbox relay publishing
+ * to the in-process event bus and, with `NATS_URL`, to NATS JetStream.
  *
  * @since 0.1.0
  */
 import { Fee, Gateway, Ids } from "@aegispay/core"
-import { Stripe } from "@aegispay/gateways"
-import { Database, EventBus, Relay } from "@aegispay/infra"
+import { Registry, Stripe } from "@aegispay/gateways"
+import { Database, EventBus, JetStream, Relay } from "@aegispay/infra"
 import { Simulator } from "@aegispay/simulator"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
-import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
+import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as AegisPay from "./AegisPay.js"
 import * as GatewayGuard from "./GatewayGuard.js"
+import { fanOut } from "./internal/fanOut.js"
 import * as Metrics from "./Metrics.js"
 
 /**
- * One entry of `AEGISPAY_GATEWAYS`.
+ * One entry of `AEGISPAY_GATEWAYS` (see `Registry` in `@aegispay/gateways` for every PSP type).
  *
  * @since 0.1.0
  * @category config
  */
-export const GatewayConfig = Schema.Struct({
-  id: Ids.GatewayId,
-  type: Schema.Literal("stripe"),
-  baseUrl: Schema.String.pipe(
-    Schema.pattern(/^https?:\/\/\S+$/, { message: () => "baseUrl must be an http(s) URL" })
-  ),
-  apiKey: Schema.String,
-  fees: Schema.optional(
-    Schema.Struct({
-      bps: Schema.Int.pipe(Schema.between(0, 10_000)),
-      fixed: Schema.optionalWith(Schema.Int, { default: () => 0 })
-    })
-  ),
-  timeoutMs: Schema.optional(Schema.Int.pipe(Schema.positive()))
-})
+export const GatewayConfig = Registry.Account
 
 /**
  * Where the gateways came from, for the start-up banner.
@@ -85,25 +73,17 @@ const simulatedGateways = Layer.scopedContext(
 const configuredGateways = (raw: string) =>
   Layer.effectContext(
     Effect.gen(function* () {
-      const parsed = Schema.decodeUnknownEither(Schema.parseJson(Schema.Array(GatewayConfig)))(raw)
+      const parsed = Registry.decodeJson(raw)
       if (Either.isLeft(parsed)) {
         return yield* Effect.fail(
           ConfigError.InvalidData(
             ["AEGISPAY_GATEWAYS"],
-            `AEGISPAY_GATEWAYS must be a JSON list of {id, type: "stripe", baseUrl, apiKey, fees?}: ${parsed.left.message.split("\n").slice(-1)[0]?.trim()}`
+            `AEGISPAY_GATEWAYS must be a JSON list of {id, type (${Registry.types.join(", ")}), baseUrl, credentials, fees?}: ${parsed.left.message.split("\n").slice(-1)[0]?.trim()}`
           )
         )
       }
-      const gateways = yield* Effect.forEach(parsed.right, (g) =>
-        Stripe.make({
-          id: g.id,
-          baseUrl: g.baseUrl,
-          apiKey: Redacted.make(g.apiKey),
-          fees: g.fees ? new Fee.FeeSchedule({ bps: g.fees.bps, fixed: BigInt(g.fees.fixed) }) : undefined,
-          timeout: `${g.timeoutMs ?? 10_000} millis`
-        })
-      )
-      return Context.make(Gateway.GatewayRegistry, Gateway.registryFrom(gateways)).pipe(
+      const registry = yield* Registry.make(parsed.right)
+      return Context.make(Gateway.GatewayRegistry, registry).pipe(
         Context.add(GatewaySetup, {
           simulated: false,
           gateways: parsed.right.map((g) => ({ id: g.id, url: g.baseUrl }))
@@ -122,11 +102,30 @@ export const layerConfig = Layer.unwrapEffect(
       Option.isSome(raw) ? configuredGateways(raw.value) : simulatedGateways
     const gateways = source.pipe(Layer.provide(FetchHttpClient.layer))
     const stores = Database.layerConfig.pipe(Layer.provide(Ids.layer))
-    // the outbox relay runs in the background, publishing to the in-process event bus
+    // the outbox relay runs in the background, publishing to the in-process event bus and, when
+    // NATS_URL is set, to NATS JetStream (the event id as message id, so the broker drops copies)
     const relay = Layer.scopedDiscard(
       Effect.gen(function* () {
         const bus = yield* EventBus.EventBus
-        const worker = yield* Relay.make(Metrics.measuredPublisher(bus.publisher))
+        const nats = yield* Config.all({
+          servers: Config.option(Config.string("NATS_URL")),
+          stream: Config.string("AEGISPAY_NATS_STREAM").pipe(Config.withDefault("AEGISPAY")),
+          prefix: Config.string("AEGISPAY_NATS_SUBJECT_PREFIX").pipe(Config.withDefault("aegispay"))
+        })
+        const publishers = [bus.publisher]
+        if (Option.isSome(nats.servers)) {
+          const jetstream = yield* JetStream.make({
+            servers: nats.servers.value,
+            stream: nats.stream,
+            prefix: nats.prefix
+          }).pipe(
+            Effect.mapError((e) =>
+              ConfigError.InvalidData(["NATS_URL"], `NATS_URL is set but JetStream is unusable: ${e.reason}`)
+            )
+          )
+          publishers.push(jetstream.publisher)
+        }
+        const worker = yield* Relay.make(Metrics.measuredPublisher(fanOut(publishers)))
         yield* Effect.forkScoped(worker.run)
         yield* Effect.forkScoped(Metrics.sampleOutboxBacklog("5 seconds"))
       })

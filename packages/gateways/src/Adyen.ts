@@ -24,8 +24,10 @@
  * attempt's original `/payments` request, byte for byte, with the same `Idempotency-Key`, which Adyen
  * answers with the original result without charging again. To do that the adapter keeps the request
  * body (as a `Redacted` value, in memory only) of every attempt whose outcome is still open (the call
- * was `Ambiguous` or the payment `pending`), for `statusReplayWindow` (24 hours by default, well
- * inside Adyen's key validity); a definite outcome drops it at once. Consequences to know:
+ * was `Ambiguous` or the payment `pending`), for `statusReplayWindow` (1 hour by default: the
+ * reconciler resolves open attempts within minutes, and card data, CVC included, should be held no
+ * longer than needed; it is never written anywhere); a definite outcome drops it at once.
+ * Consequences to know:
  * - if the original request never reached Adyen, the replay performs it now (still once per key);
  * - a `pending` payment stays `pending` on replay (Adyen replays the first answer; the final outcome
  *   comes by webhook);
@@ -61,7 +63,7 @@ export interface Config {
   readonly timeout?: Duration.DurationInput | undefined
   /** Retries of a 5xx with the same idempotency key before giving up as `Ambiguous` (default 2). */
   readonly serverErrorRetries?: number | undefined
-  /** How long `status` may replay an open attempt's request (default 24 hours). */
+  /** How long `status` may replay an open attempt's request (default 1 hour). */
   readonly statusReplayWindow?: Duration.DurationInput | undefined
 }
 
@@ -282,7 +284,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
   Effect.gen(function* () {
     const client = yield* HttpClient.HttpClient
     const timeout = config.timeout ?? "10 seconds"
-    const replayWindow = Duration.toMillis(Duration.decode(config.statusReplayWindow ?? "24 hours"))
+    const replayWindow = Duration.toMillis(Duration.decode(config.statusReplayWindow ?? "1 hour"))
     const base = config.baseUrl.replace(/\/+$/, "")
     const open = yield* Ref.make(new Map<string, OpenAttempt>())
 
