@@ -78,7 +78,7 @@ const configuredGateways = (raw: string) =>
         return yield* Effect.fail(
           ConfigError.InvalidData(
             ["AEGISPAY_GATEWAYS"],
-            `AEGISPAY_GATEWAYS must be a JSON list of {id, type (${Registry.types.join(", ")}), baseUrl, credentials, fees?}: ${parsed.left.message.split("\n").slice(-1)[0]?.trim()}`
+            `AEGISPAY_GATEWAYS must be a JSON list of {id, type (${Registry.types.join(", ")}), baseUrl, credentials, fees?}: ${parsed.left.message}`
           )
         )
       }
@@ -130,10 +130,14 @@ export const layerConfig = Layer.unwrapEffect(
         yield* Effect.forkScoped(Metrics.sampleOutboxBacklog("5 seconds"))
       })
     ).pipe(Layer.provideMerge(EventBus.layer))
-    return AegisPay.compose({
-      stores: Layer.provideMerge(relay, stores),
-      gateways,
-      guard: GatewayGuard.layer()
-    })
+    // `gateways` is one value, so the merge reuses the instance the orchestrator was built with
+    return Layer.merge(
+      AegisPay.compose({
+        stores: Layer.provideMerge(relay, stores),
+        gateways,
+        guard: GatewayGuard.layer()
+      }),
+      gateways
+    )
   })
 )

@@ -20,7 +20,7 @@
  */
 import { Fee, Gateway, Ids } from "@aegispay/core"
 import type { HttpClient } from "@effect/platform"
-import { Effect, Layer, Schema } from "effect"
+import { Data, Effect, Either, Layer, ParseResult, Schema } from "effect"
 import * as Adyen from "./Adyen.js"
 import * as Braintree from "./Braintree.js"
 import * as PayPal from "./PayPal.js"
@@ -159,10 +159,44 @@ export const layer = (
   Layer.effect(Gateway.GatewayRegistry, make(accounts))
 
 /**
- * Decodes `AEGISPAY_GATEWAYS`-style JSON into accounts; the error message names the first problem
- * and never contains a credential.
+ * Configuration that does not decode: one line per problem, each with its path
+ * (`[0].merchantAccount: is missing`); never a credential.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidAccounts extends Data.TaggedError("InvalidAccounts")<{
+  readonly issues: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return this.issues.join("; ")
+  }
+}
+
+const decode = Schema.decodeUnknownEither(Schema.parseJson(Accounts))
+
+const pathOf = (path: ReadonlyArray<PropertyKey>): string =>
+  path
+    .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+    .join("")
+    .replace(/^\./, "")
+
+/**
+ * Decodes `AEGISPAY_GATEWAYS`-style JSON into accounts.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decodeJson = Schema.decodeUnknownEither(Schema.parseJson(Accounts), { errors: "first" })
+export const decodeJson = (raw: string): Either.Either<ReadonlyArray<Account>, InvalidAccounts> =>
+  Either.mapLeft(
+    decode(raw),
+    (error) =>
+      new InvalidAccounts({
+        issues: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
+          const at = pathOf(issue.path)
+          // a union of every account type reports its whole shape; the tag is what matters
+          const message = issue.message.startsWith("Expected {") ? "not a known account shape" : issue.message
+          return at === "" ? message : `${at}: ${message}`
+        })
+      })
+  )
