@@ -12,6 +12,7 @@ import { Config, Effect, Layer, Option, type Redacted } from "effect"
 import * as Locks from "./Locks.js"
 import * as Memory from "./Memory.js"
 import * as Migrations from "./Migrations.js"
+import * as OutboxSignal from "./OutboxSignal.js"
 import * as PgliteClient from "./PgliteClient.js"
 import * as SqlStores from "./SqlStores.js"
 
@@ -43,8 +44,12 @@ const sqlStores = SqlStores.layer().pipe(Layer.provideMerge(migrated))
  */
 export const layerPglite = (
   options: PgliteClient.Options = {}
-): Layer.Layer<Stores | SqlClient.SqlClient, PersistenceError.PersistenceError, Ids.Ids> =>
-  Layer.merge(sqlStores, Locks.layerLocal).pipe(
+): Layer.Layer<
+  Stores | SqlClient.SqlClient | OutboxSignal.OutboxSignal,
+  PersistenceError.PersistenceError,
+  Ids.Ids
+> =>
+  Layer.mergeAll(sqlStores, Locks.layerLocal, OutboxSignal.layerPglite).pipe(
     Layer.provideMerge(
       PgliteClient.layer(options).pipe(
         Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "open", cause }))
@@ -53,7 +58,8 @@ export const layerPglite = (
   )
 
 /**
- * A PostgreSQL server; several instances may share it (locks are advisory locks).
+ * A PostgreSQL server; several instances may share it (locks are advisory locks). The relay is
+ * woken by LISTEN on one more connection of its own.
  *
  * @since 0.1.0
  * @category layers
@@ -61,7 +67,11 @@ export const layerPglite = (
 export const layerPg = (
   url: Redacted.Redacted,
   options: { readonly maxConnections?: number; readonly lockConnections?: number } = {}
-): Layer.Layer<Stores | SqlClient.SqlClient, PersistenceError.PersistenceError, Ids.Ids> => {
+): Layer.Layer<
+  Stores | SqlClient.SqlClient | OutboxSignal.OutboxSignal,
+  PersistenceError.PersistenceError,
+  Ids.Ids
+> => {
   const connect = (maxConnections: number) =>
     PgClient.layer({ url, maxConnections }).pipe(
       Layer.mapError((cause) => new PersistenceError.PersistenceError({ operation: "connect", cause }))
@@ -69,7 +79,9 @@ export const layerPg = (
   // a session advisory lock holds its connection for as long as the lock, so locks get a pool of
   // their own: waiting for a lock can never starve the queries made while holding one
   return Layer.merge(
-    sqlStores.pipe(Layer.provideMerge(connect(options.maxConnections ?? 10))),
+    Layer.merge(sqlStores, OutboxSignal.layerPg).pipe(
+      Layer.provideMerge(connect(options.maxConnections ?? 10))
+    ),
     Locks.layerAdvisory.pipe(Layer.provide(connect(options.lockConnections ?? 32)))
   )
 }
@@ -80,7 +92,7 @@ export const layerPg = (
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<Stores, never, Ids.Ids> = Memory.layer()
+export const layerMemory: Layer.Layer<Stores | OutboxSignal.OutboxSignal, never, Ids.Ids> = Memory.layer()
 
 /**
  * From the environment: PostgreSQL when `DATABASE_URL` is set, otherwise PGlite in

@@ -26,6 +26,7 @@ import {
   newestFirst
 } from "./internal/analytics.js"
 import * as Locks from "./Locks.js"
+import * as OutboxSignal from "./OutboxSignal.js"
 
 interface KeyRow {
   readonly requestHash: string
@@ -88,6 +89,7 @@ export const topicOf = (event: PaymentEvent.PaymentEvent): string => `payments.$
 export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
   Effect.gen(function* () {
     const ids = yield* Ids.Ids
+    const signal = yield* OutboxSignal.makeMemory
     const ttl = Duration.toMillis(Duration.decode(options.ttl ?? IdempotencyStore.defaults.ttl))
     const lease = Duration.toMillis(Duration.decode(options.lease ?? IdempotencyStore.defaults.lease))
     // mutable state owned by this Layer; every access is one synchronous block, so it is atomic
@@ -147,7 +149,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
               deadLettered: false
             })
           }
-          return Effect.succeed(recorded)
+          return Effect.as(signal.wake, recorded)
         })
       })
 
@@ -328,7 +330,16 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
       outbox: new Map(outbox)
     }))
 
-    return { eventStore, readModel, idempotency, locks, outbox: outboxService, relayOnce, database }
+    return {
+      eventStore,
+      readModel,
+      idempotency,
+      locks,
+      outbox: outboxService,
+      relayOnce,
+      database,
+      signal: signal.signal
+    }
   })
 
 /**
@@ -367,7 +378,8 @@ export const layer = (
   | IdempotencyStore.IdempotencyStore
   | LockManager.LockManager
   | Outbox.Outbox
-  | MemoryDatabase,
+  | MemoryDatabase
+  | OutboxSignal.OutboxSignal,
   never,
   Ids.Ids
 > =>
@@ -378,6 +390,7 @@ export const layer = (
         Context.add(IdempotencyStore.IdempotencyStore, m.idempotency),
         Context.add(LockManager.LockManager, m.locks),
         Context.add(Outbox.Outbox, m.outbox),
+        Context.add(OutboxSignal.OutboxSignal, m.signal),
         Context.add(MemoryDatabase, {
           snapshot: m.database,
           relayOnce: (publisher, o) =>

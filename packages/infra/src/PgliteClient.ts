@@ -12,7 +12,7 @@ import { Reactivity } from "@effect/experimental"
 import { SqlClient, SqlConnection, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
-import { Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import { mkdir } from "node:fs/promises"
 import { dirname } from "node:path"
 
@@ -92,15 +92,49 @@ export const make = (options: Options = {}) =>
         ["db.name", "pglite"]
       ]
     })
-    return { client, db }
+    const listen = (channel: string, onPayload: (payload: string) => void) =>
+      // LISTEN takes its turn like any statement, so it never lands inside another fiber's transaction
+      Effect.acquireRelease(
+        turn.withPermits(1)(
+          Effect.tryPromise({
+            try: () => db.listen(channel, onPayload),
+            catch: (cause) => new SqlError.SqlError({ cause, message: "embedded database: listen failed" })
+          })
+        ),
+        (unlisten) =>
+          turn
+            .withPermits(1)(Effect.promise(() => unlisten()))
+            .pipe(Effect.ignore)
+      ).pipe(Effect.asVoid)
+    return { client, db, listen }
   })
+
+/**
+ * LISTEN on the embedded database: `listen` returns once the channel is listened to, and stops
+ * listening when the scope closes. Notifications arrive after the statement that commits them.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Notifications extends Context.Tag("@aegispay/infra/PgliteClient/Notifications")<
+  Notifications,
+  {
+    readonly listen: (
+      channel: string,
+      onPayload: (payload: string) => void
+    ) => Effect.Effect<void, SqlError.SqlError, Scope.Scope>
+  }
+>() {}
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
-  Layer.scoped(
-    SqlClient.SqlClient,
-    Effect.map(make(options), ({ client }) => client)
+export const layer = (
+  options: Options = {}
+): Layer.Layer<SqlClient.SqlClient | Notifications, SqlError.SqlError> =>
+  Layer.scopedContext(
+    Effect.map(make(options), ({ client, listen }) =>
+      Context.make(SqlClient.SqlClient, client).pipe(Context.add(Notifications, { listen }))
+    )
   ).pipe(Layer.provide(Reactivity.layer))

@@ -11,7 +11,8 @@
  */
 import { Outbox } from "@aegispay/core"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Metric } from "effect"
+import { Duration, Effect, Metric, Option } from "effect"
+import * as OutboxSignal from "./OutboxSignal.js"
 
 /**
  * @since 0.1.0
@@ -24,7 +25,10 @@ export interface Options {
   readonly backoff?: Duration.DurationInput
   /** How long a claim holds before another relay may take the message (default 30 s). */
   readonly lease?: Duration.DurationInput
-  /** Time between passes when there is nothing to do (default 1 s). */
+  /**
+   * Time between passes when there is nothing to do (default 1 s). With an `OutboxSignal` in the
+   * context (the SQL Layers provide one), an append wakes the relay sooner; the poll is the fallback.
+   */
   readonly pollInterval?: Duration.DurationInput
 }
 
@@ -39,6 +43,7 @@ const published = Metric.counter("aegispay_outbox_published_total", {
 export const make = (publisher: Outbox.Publisher["Type"], options: Options = {}) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const signal = yield* Effect.serviceOption(OutboxSignal.OutboxSignal)
     const batch = options.batchSize ?? 100
     const maxAttempts = options.maxAttempts ?? 10
     const backoffMs = Duration.toMillis(Duration.decode(options.backoff ?? "1 second"))
@@ -107,13 +112,24 @@ export const make = (publisher: Outbox.Publisher["Type"], options: Options = {})
       return count
     }).pipe(Effect.withSpan("Relay.runOnce"))
 
-    /** Passes until the scope closes: the next one at once while there was work, else after the poll interval. */
-    const run = runOnce.pipe(
-      Effect.catchAll((e) =>
-        Effect.logError("relay pass failed").pipe(Effect.annotateLogs({ error: String(e) }), Effect.as(0))
-      ),
-      Effect.flatMap((n) => (n > 0 ? Effect.void : Effect.sleep(options.pollInterval ?? "1 second"))),
-      Effect.forever
+    /**
+     * Passes until interrupted: the next one at once while there was work, else when an append
+     * commits (`OutboxSignal`, listened to before the first pass, so no append is missed) or after
+     * the poll interval, whichever comes first.
+     */
+    const run = Effect.scoped(
+      Effect.gen(function* () {
+        const next = Option.isSome(signal) ? yield* signal.value.subscribe : Effect.never
+        return yield* runOnce.pipe(
+          Effect.catchAll((e) =>
+            Effect.logError("relay pass failed").pipe(Effect.annotateLogs({ error: String(e) }), Effect.as(0))
+          ),
+          Effect.flatMap((n) =>
+            n > 0 ? Effect.void : OutboxSignal.waitFor(next, options.pollInterval ?? "1 second")
+          ),
+          Effect.forever
+        )
+      })
     )
 
     return { runOnce, run }

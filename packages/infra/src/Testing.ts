@@ -8,6 +8,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import * as Database from "./Database.js"
+import type * as OutboxSignal from "./OutboxSignal.js"
 
 /**
  * The PostgreSQL stores in a fresh schema of the database at `url`, dropped when the Layer is
@@ -19,7 +20,11 @@ import * as Database from "./Database.js"
 export const layerPgThrowawaySchema = (
   url: string,
   prefix = "aegispay_test"
-): Layer.Layer<Database.Stores | SqlClient.SqlClient, PersistenceError.PersistenceError, Ids.Ids> =>
+): Layer.Layer<
+  Database.Stores | SqlClient.SqlClient | OutboxSignal.OutboxSignal,
+  PersistenceError.PersistenceError,
+  Ids.Ids
+> =>
   Layer.unwrapEffect(
     Effect.map(
       Effect.sync(() => `${prefix}_${process.pid}_${Math.floor(performance.now() * 1000)}`),

@@ -91,8 +91,11 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             yield* other.append(id, 2, [refund("A1", 2)])
             // `store` remembered version 2: its stale append meets the unique (stream_id, version), writes nothing
             const stale = yield* Effect.either(store.append(id, 2, [refund("A3", 3)]))
-            assert.isTrue(Either.isLeft(stale) && stale.left._tag === "ConcurrencyConflict")
-            assert.isTrue(Either.isLeft(stale) && stale.left.actualVersion === 3)
+            assert.isTrue(
+              Either.isLeft(stale) &&
+                stale.left._tag === "ConcurrencyConflict" &&
+                stale.left.actualVersion === 3
+            )
             yield* store.append(id, 3, [refund("A4", 4)])
             const payment = yield* sql<{ readonly version: number; readonly status: string }>`
           SELECT version, status FROM payments WHERE id = ${id}`

@@ -1,0 +1,83 @@
+import { Card, Currency, Customer, EventStore, Ids, Money, Outbox, PaymentEvent } from "@aegispay/core"
+import { Database, OutboxSignal, Relay, Testing } from "@aegispay/infra"
+import type { SqlClient } from "@effect/sql"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { DateTime, Effect, Fiber, Layer, Queue } from "effect"
+
+const initiated = (paymentId: Ids.PaymentId) =>
+  new PaymentEvent.PaymentInitiated({
+    paymentId,
+    merchantId: "m_notify" as Ids.MerchantId,
+    amount: Money.make(100n, Currency.make("EUR")),
+    captureMethod: "automatic",
+    customer: new Customer.Customer({ id: "c" as Ids.CustomerId }),
+    card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
+    metadata: {},
+    at: DateTime.unsafeMake(0)
+  })
+
+const suite = (
+  name: string,
+  stores: Layer.Layer<Database.Stores | SqlClient.SqlClient | OutboxSignal.OutboxSignal, unknown>
+) =>
+  layer(stores, { excludeTestServices: true, timeout: "60 seconds" })(`${name} relay wake-up`, (it) => {
+    it.effect("with a 1 hour poll interval, appended events are still relayed promptly (LISTEN/NOTIFY)", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const outbox = yield* Outbox.Outbox
+        const delivered = yield* Queue.unbounded<Outbox.OutboxMessage>()
+        const relay = yield* Relay.make(
+          { name: "test", publish: (m) => Queue.offer(delivered, m) },
+          { pollInterval: "1 hour" }
+        )
+        const worker = yield* Effect.fork(relay.run)
+        const prefix = `pay_01J9Z8X6Q2M4T7V3B5N8WK${name === "PGlite" ? "P" : "Q"}`
+        for (let i = 0; i < 5; i++) {
+          // let the relay finish its passes and go to sleep on the signal or the 1 hour poll
+          yield* Effect.sleep("100 millis")
+          const id = `${prefix}${String(i).padStart(3, "0")}` as Ids.PaymentId
+          const [event] = yield* store.append(id, 0, [initiated(id)])
+          // wait for delivery (not a sleep): only a wake-up can deliver it before the 1 hour poll
+          const message = yield* Queue.take(delivered).pipe(
+            Effect.timeoutFail({
+              duration: "20 seconds",
+              onTimeout: () => new Error(`${id} was not relayed`)
+            })
+          )
+          assert.strictEqual(message.eventId, event!.eventId)
+        }
+        // the last message is marked published just after it was delivered
+        let pending = -1
+        for (let i = 0; i < 500 && pending !== 0; i++) {
+          pending = (yield* outbox.backlog).pending
+          if (pending !== 0) yield* Effect.sleep("10 millis")
+        }
+        assert.strictEqual(pending, 0)
+        yield* Fiber.interrupt(worker)
+      })
+    )
+  })
+
+describe("relay wake-up on append", () => {
+  suite("PGlite", Database.layerPglite().pipe(Layer.provide(Ids.layerRandom)))
+  const url = process.env["DATABASE_URL"]
+  if (url !== undefined && url !== "")
+    // channels are database-wide; each schema notifies its own channel, so suites running at once in
+    // other schemas never wake this relay
+    suite(
+      "PostgreSQL",
+      Testing.layerPgThrowawaySchema(url, "aegispay_notify").pipe(Layer.provide(Ids.layerRandom))
+    )
+
+  it.effect("memory: an append signals the subscribers", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const signal = yield* OutboxSignal.OutboxSignal
+      const next = yield* signal.subscribe
+      const waiting = yield* Effect.fork(next)
+      const id = "pay_01J9Z8X6Q2M4T7V3B5N8WKM000" as Ids.PaymentId
+      yield* store.append(id, 0, [initiated(id)])
+      yield* Fiber.join(waiting)
+    }).pipe(Effect.scoped, Effect.provide(Database.layerMemory.pipe(Layer.provide(Ids.layerRandom))))
+  )
+})
