@@ -14,7 +14,7 @@
 import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Logging, Setup, Telemetry } from "aegispay"
-import { Deferred, Duration, Effect, Layer, Ref } from "effect"
+import { Deferred, Duration, Effect, Exit, Layer, Ref } from "effect"
 import { createServer, type Server as NodeServer } from "node:http"
 import * as Handlers from "./Handlers.js"
 import { defaultShutdownTimeout, type ServerConfig } from "./ServerConfig.js"
@@ -47,13 +47,9 @@ const makeInFlight = Effect.gen(function* () {
   }
 })
 
-const close = (server: NodeServer) =>
-  Effect.async<void>((resume) => {
-    server.close(() => resume(Effect.void))
-  })
-
 /**
  * Stop accepting, let requests in flight finish within `timeout`, then close every connection.
+ * Finalizers are uninterruptible: the waits are made interruptible so that their timeouts can end them.
  */
 const drain = (
   server: NodeServer,
@@ -62,31 +58,29 @@ const drain = (
   closing: { draining: boolean }
 ) =>
   Effect.gen(function* () {
-    closing.draining = true
     const closed = yield* Deferred.make<void>()
-    yield* Effect.forkDaemon(Effect.intoDeferred(close(server), closed))
-    server.closeIdleConnections()
-    const pending = yield* inFlight.count
-    if (pending > 0)
-      yield* Effect.logInfo("shutting down: waiting for requests in flight").pipe(
-        Effect.annotateLogs({ inFlight: pending, timeoutMs: Duration.toMillis(timeout) })
+    yield* Effect.sync(() => {
+      closing.draining = true
+      server.close(() => Deferred.unsafeDone(closed, Exit.void))
+      server.closeIdleConnections()
+    })
+    const waitAtMost = <A>(effect: Effect.Effect<A>) =>
+      effect.pipe(
+        Effect.interruptible,
+        Effect.timeoutTo({ duration: timeout, onSuccess: () => true, onTimeout: () => false })
       )
-    const finished = yield* inFlight.awaitIdle.pipe(
-      Effect.timeoutTo({ duration: timeout, onSuccess: () => true, onTimeout: () => false })
+    yield* Effect.logInfo("shutting down: stopped accepting connections").pipe(
+      Effect.annotateLogs({ inFlight: yield* inFlight.count, timeoutMs: Duration.toMillis(timeout) })
     )
-    if (!finished) {
+    if (!(yield* waitAtMost(inFlight.awaitIdle))) {
       yield* Effect.logWarning("shutdown deadline passed: closing connections with requests in flight").pipe(
         Effect.annotateLogs({ inFlight: yield* inFlight.count })
       )
     }
-    server.closeAllConnections()
-    // handlers whose connection was closed are interrupted; let their finalizers run
-    yield* inFlight.awaitIdle.pipe(
-      Effect.timeoutTo({ duration: timeout, onSuccess: () => {}, onTimeout: () => {} })
-    )
-    yield* Deferred.await(closed).pipe(
-      Effect.timeoutTo({ duration: timeout, onSuccess: () => {}, onTimeout: () => {} })
-    )
+    yield* Effect.sync(() => server.closeAllConnections())
+    // handlers whose connection was closed are interrupted: let their finalizers run
+    yield* waitAtMost(inFlight.awaitIdle)
+    yield* waitAtMost(Deferred.await(closed))
   })
 
 const serve = (config: ServerConfig) =>
