@@ -3,6 +3,7 @@
  */
 export * as AegisPay from "./AegisPay.js"
 export * as GatewayGuard from "./GatewayGuard.js"
+export * as GatewaySetup from "./GatewaySetup.js"
 export * as Hooks from "./Hooks.js"
 export * as Logging from "./Logging.js"
 export * as Metrics from "./Metrics.js"
