@@ -5,7 +5,8 @@
  */
 const suites: Record<string, () => Promise<unknown>> = {
   breaker: () => import("./breaker.js"),
-  eventstore: () => import("./eventstore.js")
+  eventstore: () => import("./eventstore.js"),
+  relay: () => import("./relay.js")
 }
 
 const wanted = process.argv.slice(2)

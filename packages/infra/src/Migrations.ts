@@ -77,6 +77,15 @@ const claims = Effect.flatMap(
   (sql) => sql`ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz`.unprepared
 )
 
+// the relay claims only the oldest unpublished message of each stream: this index answers
+// "is there an older one?" per candidate without scanning every pending message
+const pendingByStream = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql`CREATE INDEX IF NOT EXISTS outbox_pending_by_stream ON outbox (stream_id, id)
+      WHERE published_at IS NULL AND NOT dead_lettered`.unprepared
+)
+
 /**
  * Runs the migrations not yet applied (recorded in `aegispay_migrations`).
  *
@@ -84,6 +93,10 @@ const claims = Effect.flatMap(
  * @category migrations
  */
 export const run = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_init": init, "0002_outbox_claims": claims }),
+  loader: Migrator.fromRecord({
+    "0001_init": init,
+    "0002_outbox_claims": claims,
+    "0003_outbox_pending_by_stream": pendingByStream
+  }),
   table: "aegispay_migrations"
 })
