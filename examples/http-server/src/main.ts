@@ -1,7 +1,8 @@
 /**
  * The main job: AegisPay's HTTP server. With no configuration it runs on embedded PGlite in
  * `.aegispay/data` with three simulated PSP accounts in-process, and prints its URL, a development
- * API key and a curl command that takes a payment.
+ * API key and a curl command that takes a payment. SIGINT/SIGTERM shut it down gracefully: requests
+ * in flight get up to AEGISPAY_SHUTDOWN_TIMEOUT_MS (default 10 s) to finish.
  *
  *   pnpm start
  */
@@ -26,7 +27,8 @@ const program = Effect.gen(function* () {
     )
   }
   if (Option.isSome(config.devKey)) yield* Console.log(`  development API key (merchant_dev): ${key}`)
-  yield* Console.log(`  docs: ${url}/health/ready, ${url}/metrics`)
+  yield* Console.log(`  docs: ${url}/docs (Swagger UI), ${url}/openapi.json (OpenAPI 3.1)`)
+  yield* Console.log(`  operations: ${url}/health/ready, ${url}/metrics`)
   yield* Console.log(`\nTake a payment:\n
 curl -s ${url}/v1/payments \\
   -H "Authorization: Bearer ${key}" \\
@@ -37,4 +39,5 @@ curl -s ${url}/v1/payments \\
   return yield* Effect.never
 })
 
-program.pipe(Effect.scoped, NodeRuntime.runMain)
+// the app sets up its own logger (LOG_FORMAT), so runMain does not add its pretty one
+NodeRuntime.runMain(Effect.scoped(program), { disablePrettyLogger: true })
