@@ -230,7 +230,10 @@ export const make = (options: Partial<Options> = {}) =>
               gateway.refund({
                 gatewayReference: current.gatewayReference ?? "",
                 amount: Money.make(refund.amount, current.amount.currency),
-                idempotencyKey: refund.id
+                idempotencyKey: refund.id,
+                // the request the PSP first saw under this key, reason included: a PSP that checks
+                // the body against the key (Stripe) refuses a different one
+                reason: refund.reason
               })
             )
             .pipe(Effect.either)

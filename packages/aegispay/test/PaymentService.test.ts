@@ -25,10 +25,11 @@ const input = (over: Partial<PaymentService.CreatePaymentInput> = {}): PaymentSe
 const setup = (
   a: ReadonlyArray<Scripted.Answer>,
   b: ReadonlyArray<Scripted.Answer> = [{ _tag: "Approve" }],
-  hooks: Hooks.Config = {}
+  hooks: Hooks.Config = {},
+  refundsOfA: ReadonlyArray<Scripted.RefundAnswer> = []
 ) =>
   Effect.gen(function* () {
-    const ga = yield* Scripted.make("a", a)
+    const ga = yield* Scripted.make("a", a, refundsOfA)
     const gb = yield* Scripted.make("b", b)
     const registry = Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([ga.gateway, gb.gateway]))
     const strategy: Routing.Strategy = {
@@ -252,6 +253,37 @@ describe("PaymentService capture, cancel, refund", () => {
       const after = yield* service.get(merchantId, p.id)
       assert.strictEqual(after.amountRefunded, 9_800n)
       assert.isTrue(after.amountRefunded <= after.amountCaptured)
+    })
+  )
+
+  it.scoped("a refund left pending is retried by the reconciler with the same key, amount and reason", () =>
+    Effect.gen(function* () {
+      const { context, ga } = yield* setup([{ _tag: "Approve" }], undefined, {}, [
+        { _tag: "RefundThenLose" },
+        { _tag: "Approve" }
+      ])
+      const service = Context.get(context, PaymentService.PaymentService)
+      const { value: p } = yield* service.create(input())
+      const { value: pending } = yield* service.refund({
+        merchantId,
+        paymentId: p.id,
+        amount: 2_500n,
+        reason: "returned"
+      })
+      assert.strictEqual(pending.status, "pending")
+      const report = yield* Context.get(context, Reconciler.Reconciler).runOnce
+      assert.strictEqual(report.resolved.refunded, 1)
+      const after = yield* service.get(merchantId, p.id)
+      assert.deepStrictEqual(
+        after.refunds.map((r) => r.status),
+        ["succeeded"]
+      )
+      // a PSP that checks the body against the key (Stripe) refuses the retry if anything differs
+      const [first, retry] = yield* ga.refunds
+      assert.deepStrictEqual(
+        [retry?.idempotencyKey, retry?.amount.amount, retry?.reason],
+        [first?.idempotencyKey, 2_500n, "returned"]
+      )
     })
   )
 

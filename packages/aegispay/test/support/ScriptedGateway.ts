@@ -8,9 +8,20 @@ export type Answer =
   /** Charges (records the attempt as captured) but answers with an Ambiguous error: a lost response. */
   | { readonly _tag: "ChargeThenLose" }
 
+/** What a scripted gateway answers to refund, in order (the last answer repeats; default Approve). */
+export type RefundAnswer =
+  | { readonly _tag: "Approve" }
+  /** Refunds but answers with an Ambiguous error: a lost response. */
+  | { readonly _tag: "RefundThenLose" }
+
+/** A refund request as the PSP received it. */
+export type RefundRequest = Parameters<Gateway.Gateway["refund"]>[0]
+
 export interface Scripted {
   readonly gateway: Gateway.Gateway
   readonly calls: Effect.Effect<ReadonlyArray<string>>
+  /** Every refund request, in order. */
+  readonly refunds: Effect.Effect<ReadonlyArray<RefundRequest>>
   /** Attempt keys the PSP really charged, with their amounts. */
   readonly charges: Effect.Effect<ReadonlyMap<string, bigint>>
 }
@@ -23,7 +34,11 @@ export const retryable = (g: string) => new GatewayError.Retryable(common(g as I
 export const ambiguous = (g: string) => new GatewayError.Ambiguous(common(g as Ids.GatewayId, "timeout"))
 
 /** A test double of a PSP that answers from a script and remembers what it charged. */
-export const make = (id: string, script: ReadonlyArray<Answer>) =>
+export const make = (
+  id: string,
+  script: ReadonlyArray<Answer>,
+  refundScript: ReadonlyArray<RefundAnswer> = []
+) =>
   Effect.gen(function* () {
     const gatewayId = id as Ids.GatewayId
     const calls = yield* Ref.make<ReadonlyArray<string>>([])
@@ -31,6 +46,7 @@ export const make = (id: string, script: ReadonlyArray<Answer>) =>
       ReadonlyMap<string, { amount: bigint; captured: bigint; refunded: bigint }>
     >(new Map())
     const turn = yield* Ref.make(0)
+    const refunds = yield* Ref.make<ReadonlyArray<RefundRequest>>([])
     const payment = (key: string, captured: bigint) =>
       new Gateway.GatewayPayment({
         gatewayReference: `ref_${key}`,
@@ -84,6 +100,9 @@ export const make = (id: string, script: ReadonlyArray<Answer>) =>
       refund: (req) =>
         Effect.gen(function* () {
           yield* Ref.update(calls, (c) => [...c, `refund:${req.idempotencyKey}`])
+          const n = (yield* Ref.getAndUpdate(refunds, (r) => [...r, req])).length
+          const answer = refundScript[Math.min(n, refundScript.length - 1)] ?? { _tag: "Approve" }
+          if (answer._tag === "RefundThenLose") return yield* Effect.fail(ambiguous(id))
           return new Gateway.GatewayRefund({
             gatewayReference: `rf_${req.idempotencyKey}`,
             amount: req.amount.amount,
@@ -103,6 +122,7 @@ export const make = (id: string, script: ReadonlyArray<Answer>) =>
     return {
       gateway,
       calls: Ref.get(calls),
+      refunds: Ref.get(refunds),
       charges: Effect.map(Ref.get(charges), (m) => new Map([...m].map(([k, v]) => [k, v.amount])))
     } satisfies Scripted
   })
