@@ -11,10 +11,17 @@
  *
  * @since 0.1.0
  */
-import type { EventStore, IdempotencyStore, LockManager, PaymentReadModel } from "@aegispay/core"
+import type {
+  EventStore,
+  IdempotencyStore,
+  LockManager,
+  Outbox,
+  PaymentReadModel,
+  PersistenceError
+} from "@aegispay/core"
 import { Gateway, Ids } from "@aegispay/core"
 import type { Registry } from "@aegispay/gateways"
-import { Database, type EventBus, type Relay } from "@aegispay/infra"
+import { Database, type EventBus, Memory, type Relay } from "@aegispay/infra"
 import { Layer, type Redacted } from "effect"
 import * as GatewayGuard from "./GatewayGuard.js"
 import type { GatewaySetup } from "./GatewaySetup.js"
@@ -135,9 +142,13 @@ export interface Config extends Options {
 export const layer = (config: Config) => {
   const nats = config.nats
   const relayOptions = config.relay ?? {}
-  const stores =
+  const stores: Layer.Layer<
+    Database.Stores | EventBus.EventBus,
+    PersistenceError.PersistenceError | Outbox.PublishError,
+    Ids.Ids
+  > =
     config.database._tag === "Memory"
-      ? Layer.provideMerge(internalRelay.memory(nats, relayOptions), Database.layerMemory)
+      ? Layer.provideMerge(internalRelay.memory(nats, relayOptions), Memory.layer())
       : Layer.provideMerge(
           internalRelay.sql(nats, relayOptions),
           config.database._tag === "Postgres"

@@ -29,7 +29,7 @@ export { GatewaySetup } from "./GatewaySetup.js"
 const gateways: Config.Config<AegisPay.GatewaysConfig> = Config.option(
   Config.string("AEGISPAY_GATEWAYS")
 ).pipe(
-  Config.mapOrFail((raw) => {
+  Config.mapOrFail((raw): Either.Either<AegisPay.GatewaysConfig, ConfigError.ConfigError> => {
     if (Option.isNone(raw)) return Either.right({ _tag: "Simulated" } as const)
     const parsed = Registry.decodeJson(raw.value)
     return Either.isRight(parsed)

@@ -15,7 +15,14 @@ const publishers = (nats: NatsOptions | undefined) =>
   Effect.gen(function* () {
     const bus = yield* EventBus.EventBus
     const all: Array<Outbox.Publisher["Type"]> = [bus.publisher]
-    if (nats !== undefined) all.push((yield* JetStream.make(nats)).publisher)
+    if (nats !== undefined) {
+      const jetstream = yield* JetStream.make({
+        servers: nats.servers,
+        ...(nats.stream !== undefined ? { stream: nats.stream } : {}),
+        ...(nats.prefix !== undefined ? { prefix: nats.prefix } : {})
+      })
+      all.push(jetstream.publisher)
+    }
     return Metrics.measuredPublisher(fanOut(all))
   })
 
