@@ -53,6 +53,10 @@ describe("GatewayGuard over @aegispay/resilience", () => {
       assert.isBelow(snapshot.successRate, 1)
       const refused = yield* Effect.either(guard.call(gatewayA, Effect.succeed(1)))
       assert.isTrue(Either.isLeft(refused) && refused.left._tag === "GatewayRefused")
+      // past the open timeout the snapshot reads half-open, so the router offers it a trial call
+      yield* TestClock.adjust("30 seconds")
+      assert.strictEqual((yield* guard.snapshot(psp.gateway)).circuit, "half_open")
+      assert.isTrue(Either.isRight(yield* Effect.either(guard.call(gatewayA, Effect.succeed(1)))))
     })
   )
 

@@ -311,7 +311,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     }
 
     const snapshot: Service["snapshot"] = (key) =>
-      Effect.map(get(key), (entry) => {
+      Effect.zipWith(get(key), Clock.currentTimeMillis, (entry, now) => {
         const s = Machine.stats(entry.state)
         return {
           key,
@@ -319,7 +319,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
             ? entry.forced.value === "open"
               ? "open"
               : "closed"
-            : stateName(entry.state),
+            : stateName(Machine.observe(entry.state, now)),
           forced: entry.forced,
           windowCalls: s.calls,
           windowFailures: s.failures,

@@ -42,8 +42,14 @@ describe("CircuitBreaker transitions (TestClock)", () => {
       })
       yield* run(breaker, boom)
       yield* TestClock.adjust("4999 millis")
+      assert.strictEqual(yield* breaker.state("psp"), "open")
       assert.isTrue(Either.isLeft(yield* run(breaker, ok)), "still open 1 ms before the timeout")
       yield* TestClock.adjust("1 millis")
+      assert.strictEqual(
+        yield* breaker.state("psp"),
+        "half_open",
+        "past the timeout it reads half-open before any call, so a router tries it again"
+      )
       assert.isTrue(Either.isRight(yield* run(breaker, ok)))
       assert.strictEqual(yield* breaker.state("psp"), "half_open")
       assert.isTrue(Either.isRight(yield* run(breaker, ok)))

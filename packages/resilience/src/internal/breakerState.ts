@@ -69,6 +69,14 @@ export const admit = (state: State, now: number, config: Config): readonly [Deci
   }
 }
 
+/**
+ * The state as a caller sees it at `now`: an Open breaker past its timeout admits the next call as
+ * a trial, so it reads HalfOpen, even though the transition itself happens on that call. (Reading
+ * it as Open would let a router skip the gateway for ever: no call, no transition.)
+ */
+export const observe = (state: State, now: number): State =>
+  state._tag === "Open" && now >= state.until ? { _tag: "HalfOpen", inFlight: 0, successes: 0 } : state
+
 /** Records the outcome of an admitted call. */
 export const record = (
   state: State,
