@@ -44,6 +44,7 @@ import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Clock, Duration, Effect, Either, Option, Redacted, Ref, Schedule, Schema } from "effect"
 import * as internal from "./internal/adyenRefusal.js"
+import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 
 const { hardValidationErrors, refusal, scrub } = internal
@@ -527,20 +528,17 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
         Effect.withSpan("Adyen.refund", { attributes: { gateway: config.id } })
       )
 
-    const health: Gateway.Gateway["health"] = Effect.gen(function* () {
-      const start = yield* Clock.currentTimeMillis
-      const reachable = yield* post(
-        "/v71/paymentMethods",
-        JSON.stringify({ merchantAccount: config.merchantAccount }),
-        undefined,
-        PaymentMethodsResponse
-      ).pipe(
-        Effect.as(true),
-        Effect.catchAll(() => Effect.succeed(false))
+    const health: Gateway.Gateway["health"] = probe(
+      Effect.as(
+        post(
+          "/v71/paymentMethods",
+          JSON.stringify({ merchantAccount: config.merchantAccount }),
+          undefined,
+          PaymentMethodsResponse
+        ),
+        true
       )
-      const end = yield* Clock.currentTimeMillis
-      return { reachable, latencyMillis: end - start }
-    })
+    )
 
     return {
       id: config.id,

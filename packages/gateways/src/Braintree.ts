@@ -66,6 +66,7 @@ import { Gateway, GatewayError, Money } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { type Duration, Effect, Either, Encoding, Option, ParseResult, Redacted, Schema } from "effect"
 import * as Q from "./internal/braintreeQueries.js"
+import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 
 /**
@@ -817,17 +818,14 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
         Effect.withSpan("Braintree.status", { attributes: { gateway: config.id, idempotencyKey: key } })
       )
 
-    const health: Gateway.Gateway["health"] = Effect.gen(function* () {
-      const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      const reachable = yield* graphql(Q.ping, {}, Schema.Struct({ ping: Schema.String }), {
-        mutating: false
-      }).pipe(
-        Effect.as(true),
-        Effect.catchAll(() => Effect.succeed(false))
+    const health: Gateway.Gateway["health"] = probe(
+      Effect.as(
+        graphql(Q.ping, {}, Schema.Struct({ ping: Schema.String }), {
+          mutating: false
+        }),
+        true
       )
-      const end = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      return { reachable, latencyMillis: end - start }
-    })
+    )
 
     return {
       id: config.id,

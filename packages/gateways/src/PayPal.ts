@@ -70,6 +70,7 @@ import type { Fee, Ids } from "@aegispay/core"
 import { Gateway, GatewayError, Money } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Either, Encoding, Option, ParseResult, Redacted, Schedule, Schema } from "effect"
+import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 import { type AccessToken, makeTokenCache } from "./internal/paypalToken.js"
 
@@ -830,17 +831,12 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
         Effect.withSpan("PayPal.status", { attributes: { gateway: config.id, idempotencyKey: key } })
       )
 
-    const health: Gateway.Gateway["health"] = Effect.gen(function* () {
-      const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      const reachable = yield* authed(
-        HttpClientRequest.get(`${base}/v2/checkout/orders/aegispay-health-probe`)
-      ).pipe(
-        Effect.map((reply) => reply.status < 500 && reply.status !== 401 && reply.status !== 403),
-        Effect.catchAll(() => Effect.succeed(false))
+    const health: Gateway.Gateway["health"] = probe(
+      Effect.map(
+        authed(HttpClientRequest.get(`${base}/v2/checkout/orders/aegispay-health-probe`)),
+        (reply) => reply.status < 500 && reply.status !== 401 && reply.status !== 403
       )
-      const end = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      return { reachable, latencyMillis: end - start }
-    })
+    )
 
     return {
       id: config.id,

@@ -37,7 +37,8 @@
 import type { Fee, Ids } from "@aegispay/core"
 import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Clock, type Duration, Effect, Either, Option, Redacted, Schedule, Schema } from "effect"
+import { type Duration, Effect, Either, Option, Redacted, Schedule, Schema } from "effect"
+import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 import * as internal from "./internal/razorpayErrors.js"
 
@@ -570,15 +571,9 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
           : ({ _tag: "Declined", error: result.left } as const)
       }).pipe(Effect.withSpan("Razorpay.status", { attributes: { gateway: config.id, idempotencyKey: key } }))
 
-    const health: Gateway.Gateway["health"] = Effect.gen(function* () {
-      const start = yield* Clock.currentTimeMillis
-      const reachable = yield* get("/v1/orders", Orders, false, { count: "1" }).pipe(
-        Effect.as(true),
-        Effect.catchAll(() => Effect.succeed(false))
-      )
-      const end = yield* Clock.currentTimeMillis
-      return { reachable, latencyMillis: end - start }
-    })
+    const health: Gateway.Gateway["health"] = probe(
+      Effect.as(get("/v1/orders", Orders, false, { count: "1" }), true)
+    )
 
     return {
       id: config.id,

@@ -9,6 +9,7 @@ import type { Fee, Ids } from "@aegispay/core"
 import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Option, Redacted, Schedule, Schema } from "effect"
+import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 import { encodeForm } from "./internal/form.js"
 
@@ -326,15 +327,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
         Effect.withSpan("Stripe.status", { attributes: { gateway: config.id, idempotencyKey: key } })
       )
 
-    const health: Gateway.Gateway["health"] = Effect.gen(function* () {
-      const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      const reachable = yield* search("aegispay_health_probe").pipe(
-        Effect.as(true),
-        Effect.catchAll(() => Effect.succeed(false))
-      )
-      const end = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      return { reachable, latencyMillis: end - start }
-    })
+    const health: Gateway.Gateway["health"] = probe(Effect.as(search("aegispay_health_probe"), true))
 
     return {
       id: config.id,
