@@ -2,7 +2,8 @@ import { Card, Currency, Customer, Gateway, Ids, Money } from "@aegispay/core"
 import { assert, describe, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { AegisPay, PaymentService, Telemetry } from "aegispay"
-import { Effect, Layer, Schema, Tracer } from "effect"
+import { Effect, Layer, Metric, Schema, Tracer } from "effect"
+import { createServer, type Server } from "node:http"
 import { Memory } from "@aegispay/infra"
 import * as PassThrough from "./support/PassThroughGuard.js"
 import * as Scripted from "./support/ScriptedGateway.js"
@@ -82,6 +83,46 @@ describe("Telemetry", () => {
           assert.notInclude(attributes, "4000056655665556")
           assert.notInclude(attributes, "987")
         }
+      })
+  )
+})
+
+describe("Telemetry over OTLP", () => {
+  it.scopedLive(
+    "with an OTLP endpoint, spans and metrics are pushed to <endpoint>/v1/traces and /v1/metrics",
+    () =>
+      Effect.gen(function* () {
+        const received: Array<{ readonly path: string; readonly type: string; readonly bytes: number }> = []
+        const server = yield* Effect.acquireRelease(
+          Effect.async<Server>((resume) => {
+            const s = createServer((req, res) => {
+              const chunks: Array<Buffer> = []
+              req.on("data", (c: Buffer) => chunks.push(c))
+              req.on("end", () => {
+                received.push({
+                  path: req.url ?? "",
+                  type: req.headers["content-type"] ?? "",
+                  bytes: Buffer.concat(chunks).length
+                })
+                res.writeHead(200, { "content-type": "application/json" })
+                res.end("{}")
+              })
+            })
+            s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+          }),
+          (s) => Effect.sync(() => void s.close())
+        )
+        const address = server.address()
+        const endpoint = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/`
+        // the scope of the layer closes after the work: shutting the SDK down flushes both exporters
+        yield* Effect.gen(function* () {
+          yield* Effect.void.pipe(Effect.withSpan("otlp.test.span"))
+          yield* Metric.increment(Metric.counter("aegispay_otlp_test_total"))
+        }).pipe(Effect.provide(Telemetry.layer({ serviceName: "otlp-test", otlpEndpoint: endpoint })))
+        const paths = received.map((r) => r.path)
+        assert.include(paths, "/v1/traces")
+        assert.include(paths, "/v1/metrics")
+        for (const r of received) assert.isAbove(r.bytes, 0, r.path)
       })
   )
 })
