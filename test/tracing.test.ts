@@ -126,6 +126,15 @@ describe("trace and correlation propagation", () => {
           assert.match(String(created!["spanId"]), /^[0-9a-f]{16}$/)
           assert.strictEqual(created!["merchantId"], "merchant_e2e")
           for (const key of ["timestamp", "level"]) assert.property(created!, key)
+          // and one access line for the request
+          const access = stack.json
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+            .find((l) => l["message"] === "http request" && l["path"] === "/v1/payments")
+          assert.isDefined(access)
+          assert.deepStrictEqual(
+            [access!["method"], access!["status"], access!["correlationId"], access!["traceId"]],
+            ["POST", 201, "corr-trace-1", TRACE]
+          )
         }),
       120_000
     )

@@ -21,7 +21,7 @@ import {
   OpenApi
 } from "@effect/platform"
 import { GatewayGuard, PaymentService, RequestContext, Router, Telemetry } from "aegispay"
-import { Effect, Layer, Option, ParseResult, Random, Redacted, Schema } from "effect"
+import { Duration, Effect, Layer, LogLevel, Option, ParseResult, Random, Redacted, Schema } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import {
   Api,
@@ -453,7 +453,7 @@ export const layerContract = HttpApiBuilder.middleware(Api, (app) =>
     const incoming = request.headers["x-correlation-id"]
     const correlationId =
       incoming !== undefined && /^[\x21-\x7e]{1,128}$/.test(incoming) ? incoming : yield* newCorrelationId
-    const response = yield* app.pipe(
+    const [elapsed, response] = yield* app.pipe(
       Effect.catchAll((e) => Effect.succeed(errorJson(failureToApiError(e)))),
       Effect.catchAllDefect((defect) =>
         Effect.logError("request failed with a defect").pipe(
@@ -471,7 +471,20 @@ export const layerContract = HttpApiBuilder.middleware(Api, (app) =>
         )
       ),
       Effect.locally(RequestContext.correlationId, Option.some(correlationId)),
-      Effect.annotateLogs({ correlationId })
+      Effect.annotateLogs({ correlationId }),
+      Effect.timed
+    )
+    // one access line per request (path without its query); probes and scrapes only at debug
+    const path = request.url.replace(/\?.*$/, "")
+    const probe = path === "/metrics" || path.startsWith("/health/")
+    yield* Effect.logWithLevel(probe ? LogLevel.Debug : LogLevel.Info, "http request").pipe(
+      Effect.annotateLogs({
+        correlationId,
+        method: request.method,
+        path,
+        status: response.status,
+        durationMs: Math.round(Duration.toMillis(elapsed) * 10) / 10
+      })
     )
     return HttpServerResponse.setHeader(response, "X-Correlation-Id", correlationId)
   })
