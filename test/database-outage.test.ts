@@ -6,8 +6,9 @@
  *   nothing written;
  * - an outage after the PSP charged but before its answer is recorded: one charge at the PSP, and
  *   after recovery the Reconciler records it through the PSP's status call;
- * - an outage during a refund or a capture: after recovery the same PSP idempotency key is used,
- *   so the money moves once;
+ * - an outage during a refund, a capture or a void (each reserved by an event before the PSP is
+ *   asked): after recovery the Reconciler re-sends it with the same PSP idempotency key, so the
+ *   money moves once;
  * - a client retry with the same Idempotency-Key never charges twice;
  * - the read model equals the replay of the events.
  * Runs on memory and PGlite, and on PostgreSQL when `DATABASE_URL` is set.
@@ -384,7 +385,7 @@ const outageSuite = (name: string, stores: Layer.Layer<Database.Stores, unknown>
       )
 
       it.effect(
-        "during a capture: the capture retried after recovery reuses the PSP idempotency key; captured once",
+        "during a capture: the PSP captures once; the Reconciler completes the reserved capture with the same key and amount",
         () =>
           Effect.gen(function* () {
             const { outage, payments, reconciler } = yield* Fixture
@@ -392,11 +393,12 @@ const outageSuite = (name: string, stores: Layer.Layer<Database.Stores, unknown>
               input("order-cap", { captureMethod: "manual" })
             )
             assert.strictEqual(authorized.status, "requires_capture")
-            // the capture reads the payment, asks the PSP, then appends: the database dies after the read
-            yield* outage.downAfter((c) => c.operation === "EventStore.read")
+            // the capture is reserved (CaptureRequested), then the PSP captures: the database dies between
+            yield* outage.downAfter(Outage.appendOf("CaptureRequested"))
             const capture = { merchantId, paymentId: authorized.id, amount: 6_000n }
             const error = yield* Effect.flip(payments.capture(capture))
             assert.strictEqual(error._tag, "PersistenceError")
+            assert.strictEqual(error._tag === "PersistenceError" ? error.operation : "", "EventStore.append")
             assert.deepStrictEqual(
               (yield* pspEntries(authorized.id)).map((e) => [e.status, e.amount_captured]),
               [["succeeded", 6_000]],
@@ -404,21 +406,71 @@ const outageSuite = (name: string, stores: Layer.Layer<Database.Stores, unknown>
             )
             yield* outage.up
 
-            // a capture is not reserved before the PSP call, so nothing says it happened: the
-            // Reconciler has nothing to resolve and the payment waits for the caller's retry
-            assert.strictEqual((yield* replayed(authorized.id)).status, "requires_capture")
-            yield* reconciler.runOnce
-            assert.strictEqual((yield* replayed(authorized.id)).status, "requires_capture")
+            const reserved = yield* replayed(authorized.id)
+            assert.strictEqual(reserved.status, "requires_capture", "the public status does not change")
+            assert.deepStrictEqual(
+              reserved.pendingOperation?._tag === "Capture" ? reserved.pendingOperation.amount : undefined,
+              6_000n
+            )
+            // the caller cannot capture (or cancel) again while the capture is pending: HTTP 409
+            const again = yield* Effect.flip(payments.capture(capture))
+            assert.strictEqual(again._tag, "InvalidTransition")
+            const http = yield* call(`/v1/payments/${authorized.id}/capture`, { amount: 6_000 })
+            assert.deepStrictEqual([http.status, errorCode(http)], [409, "invalid_state"])
+            const view = yield* call(`/v1/payments/${authorized.id}`)
+            assert.deepStrictEqual([view.status, view.body["status"]], [200, "requires_capture"])
 
-            // the retry sends the same key (<paymentId>:capture): the PSP replays its answer (a new
-            // capture of a succeeded intent would be refused), and the capture is recorded once
-            const captured = yield* payments.capture(capture)
-            assert.deepStrictEqual([captured.status, captured.amountCaptured], ["succeeded", 6_000n])
-            assert.strictEqual((yield* replayed(authorized.id)).amountCaptured, 6_000n)
+            // the Reconciler re-sends the same request with the same key (<paymentId>:capture): the
+            // PSP replays its answer, and the capture is recorded once
+            const report = yield* reconciler.runOnce
+            assert.strictEqual(report.resolved.captured, 1, JSON.stringify(report))
+            const done = yield* replayed(authorized.id)
+            assert.deepStrictEqual(
+              [done.status, done.amountCaptured, done.pendingOperation],
+              ["succeeded", 6_000n, undefined]
+            )
             assert.deepStrictEqual(
               (yield* pspEntries(authorized.id)).map((e) => [e.status, e.amount_captured]),
               [["succeeded", 6_000]],
               "captured once"
+            )
+          })
+      )
+
+      it.effect(
+        "during a void: the PSP voids once; the Reconciler completes the reserved void with the same key",
+        () =>
+          Effect.gen(function* () {
+            const { outage, payments, reconciler } = yield* Fixture
+            const { value: authorized } = yield* payments.create(
+              input("order-void", { captureMethod: "manual" })
+            )
+            assert.strictEqual(authorized.status, "requires_capture")
+            yield* outage.downAfter(Outage.appendOf("VoidRequested"))
+            const error = yield* Effect.flip(payments.cancel({ merchantId, paymentId: authorized.id }))
+            assert.strictEqual(error._tag, "PersistenceError")
+            assert.deepStrictEqual(
+              (yield* pspEntries(authorized.id)).map((e) => e.status),
+              ["canceled"],
+              "the PSP voided"
+            )
+            yield* outage.up
+
+            const reserved = yield* replayed(authorized.id)
+            assert.deepStrictEqual(
+              [reserved.status, reserved.pendingOperation?._tag],
+              ["requires_capture", "Void"]
+            )
+            const capture = yield* Effect.flip(payments.capture({ merchantId, paymentId: authorized.id }))
+            assert.strictEqual(capture._tag, "InvalidTransition", "no capture of a voided authorization")
+
+            const report = yield* reconciler.runOnce
+            assert.strictEqual(report.resolved.voided, 1, JSON.stringify(report))
+            assert.strictEqual((yield* replayed(authorized.id)).status, "cancelled")
+            assert.deepStrictEqual(
+              (yield* pspEntries(authorized.id)).map((e) => [e.status, e.amount_captured]),
+              [["canceled", 0]],
+              "voided once, never captured"
             )
           })
       )

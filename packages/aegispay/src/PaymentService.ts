@@ -641,15 +641,46 @@ export const make = (options: Options = {}) =>
     const loadOwned = (merchantId: Ids.MerchantId, paymentId: Ids.PaymentId) =>
       Effect.flatMap(load(paymentId), (state) => owned(merchantId, paymentId, state))
 
-    /** A capture or void on the payment's gateway; an indefinite answer is `GatewayUnavailable`. */
-    const callPsp = <A>(
-      state: Payment.Payment,
-      operation: string,
-      f: (gateway: Gateway.Gateway) => Effect.Effect<A, GatewayError.GatewayError>
+    /**
+     * Records the PSP's answer to a reserved capture or void. Done: `complete`. Refused, or never
+     * sent (rate limited, connection refused, circuit open): `fail`, which clears the reservation
+     * (so the caller may ask again), and the caller gets the typed error. Ambiguous: the reservation
+     * stays pending for the Reconciler, which re-sends the same request with the same key, and the
+     * caller gets `GatewayUnavailable`.
+     */
+    const settle = (
+      reserved: Payment.Payment,
+      gateway: Ids.GatewayId,
+      operation: "capture" | "void",
+      result: Either.Either<Gateway.GatewayPayment, GatewayError.GatewayError | GatewayRefused>
     ) =>
-      Effect.flatMap(gatewayOf(state), (gateway) =>
-        guard.call(gateway.id, f(gateway)).pipe(Effect.mapError(pspError(gateway.id, operation)))
-      )
+      Effect.gen(function* () {
+        const at = yield* now
+        if (Either.isRight(result)) {
+          const done = yield* decide(
+            reserved,
+            operation === "capture" ? new C.CompleteCapture({ at }) : new C.CompleteVoid({ at })
+          )
+          return (yield* commit(reserved.id, reserved, done.events)) as Payment.Payment
+        }
+        const e = result.left
+        if (e._tag === "Ambiguous") {
+          yield* Effect.logWarning(`${operation} outcome unknown: left pending for reconciliation`).pipe(
+            Effect.annotateLogs({ paymentId: reserved.id, gateway, code: e.code })
+          )
+          return yield* pspError(gateway, operation)(e)
+        }
+        const failure = failureOf(e)
+        const failed = yield* decide(
+          reserved,
+          operation === "capture" ? new C.FailCapture({ failure, at }) : new C.FailVoid({ failure, at })
+        )
+        yield* commit(reserved.id, reserved, failed.events)
+        yield* Effect.logInfo(`${operation} failed`).pipe(
+          Effect.annotateLogs({ paymentId: reserved.id, gateway, code: failure.code })
+        )
+        return yield* pspError(gateway, operation)(e)
+      })
 
     const capture: Service["capture"] = (input) =>
       locked(
@@ -657,29 +688,33 @@ export const make = (options: Options = {}) =>
         Effect.gen(function* () {
           const state = yield* loadOwned(input.merchantId, input.paymentId)
           yield* hooks.before("capture", state.id)
-          const decided = yield* decide(
+          const requested = yield* decide(
             state,
             new C.CapturePayment({
               ...(input.amount !== undefined ? { amount: input.amount } : {}),
               at: yield* now
             })
           )
-          yield* callPsp(state, "capture", (gateway) =>
-            gateway.capture({
-              gatewayReference: state.gatewayReference ?? "",
-              amount: Money.make((decided.next as Payment.Payment).amountCaptured, state.amount.currency),
-              idempotencyKey: `${state.id}:capture`
-            })
-          )
-          const next = yield* commit(state.id, state, decided.events)
+          const gateway = yield* gatewayOf(state)
+          // the capture is reserved (durable) before the PSP hears of it
+          const reserved = (yield* commit(state.id, state, requested.events)) as Payment.Payment
+          const amount = reserved.pendingOperation?._tag === "Capture" ? reserved.pendingOperation.amount : 0n
+          const result = yield* guard
+            .call(
+              gateway.id,
+              gateway.capture({
+                gatewayReference: reserved.gatewayReference ?? "",
+                amount: Money.make(amount, reserved.amount.currency),
+                idempotencyKey: Payment.captureKey(reserved.id)
+              })
+            )
+            .pipe(Effect.either)
+          const next = yield* settle(reserved, gateway.id, "capture", result)
           yield* Effect.logInfo("payment captured").pipe(
-            Effect.annotateLogs({
-              paymentId: state.id,
-              amountCaptured: (next as Payment.Payment).amountCaptured.toString()
-            })
+            Effect.annotateLogs({ paymentId: state.id, amountCaptured: next.amountCaptured.toString() })
           )
           yield* hooks.after("capture", state.id, next.status)
-          return next as Payment.Payment
+          return next
         })
       ).pipe(Effect.withSpan("PaymentService.capture", { attributes: { paymentId: input.paymentId } }))
 
@@ -696,18 +731,27 @@ export const make = (options: Options = {}) =>
               at: yield* now
             })
           )
+          let next: Payment.Payment
           if (state.status === "requires_capture") {
-            yield* callPsp(state, "void", (gateway) =>
-              gateway.void({
-                gatewayReference: state.gatewayReference ?? "",
-                idempotencyKey: `${state.id}:void`
-              })
-            )
+            const gateway = yield* gatewayOf(state)
+            // the void is reserved (durable) before the PSP hears of it
+            const reserved = (yield* commit(state.id, state, decided.events)) as Payment.Payment
+            const result = yield* guard
+              .call(
+                gateway.id,
+                gateway.void({
+                  gatewayReference: reserved.gatewayReference ?? "",
+                  idempotencyKey: Payment.voidKey(reserved.id)
+                })
+              )
+              .pipe(Effect.either)
+            next = yield* settle(reserved, gateway.id, "void", result)
+          } else {
+            next = (yield* commit(state.id, state, decided.events)) as Payment.Payment
           }
-          const next = yield* commit(state.id, state, decided.events)
           yield* Effect.logInfo("payment cancelled").pipe(Effect.annotateLogs({ paymentId: state.id }))
           yield* hooks.after("cancel", state.id, next.status)
-          return next as Payment.Payment
+          return next
         })
       ).pipe(Effect.withSpan("PaymentService.cancel", { attributes: { paymentId: input.paymentId } }))
 

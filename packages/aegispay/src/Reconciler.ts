@@ -1,8 +1,10 @@
 /**
  * The Reconciler resolves what a crash or an ambiguous PSP answer left open: payments whose current
- * attempt is `pending` (the process died mid-call) or `unknown` (timeout, lost response), and
- * refunds still `pending`. It asks the attempt's own gateway by our idempotency key, never
- * another gateway, and records what the PSP says. It runs on start and then periodically, with
+ * attempt is `pending` (the process died mid-call) or `unknown` (timeout, lost response), refunds
+ * still `pending`, and captures or voids reserved but never recorded as done or refused. It asks the
+ * attempt's own gateway by our idempotency key, never another gateway (a pending refund, capture or
+ * void is re-sent as first sent, with the same key, so the PSP replays its answer), and records what
+ * the PSP says. It runs on start and then periodically, with
  * bounded concurrency and per-payment exponential backoff; what it cannot resolve before the
  * deadline is reported (log, metric, `unresolved` query), never silently failed.
  *
@@ -76,7 +78,17 @@ export const defaults: Options = {
  * @category models
  */
 export type Resolution =
-  "captured" | "authorized" | "failed" | "refunded" | "refund_failed" | "still_unknown" | "skipped" | "error"
+  | "captured"
+  | "authorized"
+  | "failed"
+  | "refunded"
+  | "refund_failed"
+  | "capture_failed"
+  | "voided"
+  | "void_failed"
+  | "still_unknown"
+  | "skipped"
+  | "error"
 
 /**
  * @since 0.1.0
@@ -266,6 +278,58 @@ export const make = (options: Partial<Options> = {}) =>
         return resolution
       })
 
+    /**
+     * A capture or void reserved before its PSP call and never settled (a crash, an outage, an
+     * ambiguous answer): the same request with the same key, so the PSP replays its first answer.
+     * Only a definite refusal clears it; an unavailable PSP says nothing about the first request.
+     */
+    const resolvePending = (state: Payment.Payment): Effect.Effect<Resolution, unknown> =>
+      Effect.gen(function* () {
+        const pending = state.pendingOperation
+        if (pending === undefined || state.status !== "requires_capture" || state.gateway === undefined) {
+          return "skipped"
+        }
+        const gateway = yield* registry.get(state.gateway)
+        const gatewayReference = state.gatewayReference ?? ""
+        const result = yield* guard
+          .call(
+            gateway.id,
+            pending._tag === "Capture"
+              ? gateway.capture({
+                  gatewayReference,
+                  amount: Money.make(pending.amount, state.amount.currency),
+                  idempotencyKey: Payment.captureKey(state.id)
+                })
+              : gateway.void({ gatewayReference, idempotencyKey: Payment.voidKey(state.id) })
+          )
+          .pipe(Effect.either)
+        const at = yield* now
+        if (Either.isRight(result)) {
+          yield* appendAll(state, [
+            pending._tag === "Capture" ? new C.CompleteCapture({ at }) : new C.CompleteVoid({ at })
+          ])
+          return pending._tag === "Capture" ? "captured" : "voided"
+        }
+        const e = result.left
+        if (e._tag === "HardDecline" || e._tag === "SoftDecline" || e._tag === "Misconfigured") {
+          const failure = new Failure.Failure({
+            code: e.code,
+            message: e.detail,
+            category:
+              e._tag === "HardDecline"
+                ? "hard_decline"
+                : e._tag === "SoftDecline"
+                  ? "soft_decline"
+                  : "misconfigured"
+          })
+          yield* appendAll(state, [
+            pending._tag === "Capture" ? new C.FailCapture({ failure, at }) : new C.FailVoid({ failure, at })
+          ])
+          return pending._tag === "Capture" ? "capture_failed" : "void_failed"
+        }
+        return "still_unknown"
+      })
+
     const resolveOne = (paymentId: Ids.PaymentId, nowMs: number): Effect.Effect<Resolution> =>
       locks
         .withLock(
@@ -281,6 +345,13 @@ export const make = (options: Partial<Options> = {}) =>
               nowMs - attempt.updatedAt.epochMillis < millis(o.pendingGrace)
             ) {
               return "skipped" as Resolution // its own request may still be working on it
+            }
+            if (state.pendingOperation !== undefined) {
+              // its own request may still be working on it
+              if (nowMs - state.pendingOperation.requestedAt.epochMillis < millis(o.pendingGrace)) {
+                return "skipped" as Resolution
+              }
+              return yield* resolvePending(state)
             }
             const first = yield* resolveAttempt(state, nowMs)
             if (first !== "skipped") return first
@@ -308,7 +379,11 @@ export const make = (options: Partial<Options> = {}) =>
           tries,
           nextAt: nowMs + delay,
           firstSeen:
-            previous?.firstSeen ?? Math.min(nowMs, Payment.currentAttempt(p)?.startedAt.epochMillis ?? nowMs),
+            previous?.firstSeen ??
+            Math.min(
+              nowMs,
+              (p.pendingOperation?.requestedAt ?? Payment.currentAttempt(p)?.startedAt)?.epochMillis ?? nowMs
+            ),
           lastOutcome: resolution,
           gateway: p.gateway
         })
@@ -363,6 +438,9 @@ export const make = (options: Partial<Options> = {}) =>
         failed: 0,
         refunded: 0,
         refund_failed: 0,
+        capture_failed: 0,
+        voided: 0,
+        void_failed: 0,
         still_unknown: 0,
         skipped: 0,
         error: 0

@@ -1,7 +1,7 @@
 import { Card, Currency, Customer, Gateway, Ids, Money } from "@aegispay/core"
 import { assert, describe, it } from "@effect/vitest"
 import { AegisPay, type Hooks, PaymentService, Reconciler, type Routing } from "aegispay"
-import { Context, Effect, Either, Layer, Schema } from "effect"
+import { Context, Effect, Either, Layer, Schema, TestClock } from "effect"
 import { Memory } from "@aegispay/infra"
 import * as PassThrough from "./support/PassThroughGuard.js"
 import * as Scripted from "./support/ScriptedGateway.js"
@@ -26,10 +26,11 @@ const setup = (
   a: ReadonlyArray<Scripted.Answer>,
   b: ReadonlyArray<Scripted.Answer> = [{ _tag: "Approve" }],
   hooks: Hooks.Config = {},
-  refundsOfA: ReadonlyArray<Scripted.RefundAnswer> = []
+  refundsOfA: ReadonlyArray<Scripted.RefundAnswer> = [],
+  operationsOfA: Scripted.OperationScripts = {}
 ) =>
   Effect.gen(function* () {
-    const ga = yield* Scripted.make("a", a, refundsOfA)
+    const ga = yield* Scripted.make("a", a, refundsOfA, operationsOfA)
     const gb = yield* Scripted.make("b", b)
     const registry = Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([ga.gateway, gb.gateway]))
     const strategy: Routing.Strategy = {
@@ -305,6 +306,144 @@ describe("PaymentService capture, cancel, refund", () => {
         events.map((e) => e.version),
         events.map((_, i) => i + 1)
       )
+    })
+  )
+
+  it.scoped(
+    "a capture whose PSP answer is lost stays pending; a second capture, a void or a refund is refused; the reconciler completes it with the same key and amount",
+    () =>
+      Effect.gen(function* () {
+        const { context, ga } = yield* setup([{ _tag: "Approve" }], undefined, {}, [], {
+          capture: [{ _tag: "ApplyThenLose" }, { _tag: "Approve" }]
+        })
+        const service = Context.get(context, PaymentService.PaymentService)
+        const { value: p } = yield* service.create(input({ captureMethod: "manual" }))
+        const lost = yield* Effect.flip(service.capture({ merchantId, paymentId: p.id, amount: 6_000n }))
+        assert.strictEqual(lost._tag, "GatewayUnavailable", "HTTP 503, as for any unavailable gateway")
+        const pending = yield* service.get(merchantId, p.id)
+        assert.deepStrictEqual(
+          [pending.status, pending.amountCaptured, pending.pendingOperation?._tag],
+          ["requires_capture", 0n, "Capture"]
+        )
+        for (const again of [
+          service.capture({ merchantId, paymentId: p.id, amount: 6_000n }),
+          service.capture({ merchantId, paymentId: p.id }),
+          service.cancel({ merchantId, paymentId: p.id }),
+          Effect.asVoid(service.refund({ merchantId, paymentId: p.id }))
+        ] as ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string }>>) {
+          const refused = yield* Effect.flip(again)
+          assert.strictEqual(refused._tag, "InvalidTransition")
+        }
+        assert.strictEqual((yield* ga.operations).length, 1, "the PSP was asked once")
+
+        const report = yield* Context.get(context, Reconciler.Reconciler).runOnce
+        assert.strictEqual(report.resolved.captured, 1, JSON.stringify(report))
+        const after = yield* service.get(merchantId, p.id)
+        assert.deepStrictEqual(
+          [after.status, after.amountCaptured, after.pendingOperation],
+          ["succeeded", 6_000n, undefined]
+        )
+        const [first, retry] = yield* ga.operations
+        assert.deepStrictEqual(
+          [retry?.operation, retry?.idempotencyKey, retry?.amount],
+          ["capture", `${p.id}:capture`, 6_000n]
+        )
+        assert.deepStrictEqual([first?.idempotencyKey, first?.amount], [`${p.id}:capture`, 6_000n])
+        assert.strictEqual((yield* ga.applied).size, 1, "captured once")
+        assert.deepStrictEqual((yield* service.events(merchantId, p.id)).map((e) => e.type).slice(-2), [
+          "CaptureRequested",
+          "PaymentCaptured"
+        ])
+      })
+  )
+
+  it.scoped(
+    "a capture the PSP refuses, or that was never sent, is recorded and cleared; the authorization can be captured again",
+    () =>
+      Effect.gen(function* () {
+        const { context, ga } = yield* setup([{ _tag: "Approve" }], undefined, {}, [], {
+          capture: [
+            { _tag: "Fail", error: Scripted.soft("a") },
+            { _tag: "Fail", error: Scripted.retryable("a") },
+            { _tag: "Approve" }
+          ]
+        })
+        const service = Context.get(context, PaymentService.PaymentService)
+        const { value: p } = yield* service.create(input({ captureMethod: "manual" }))
+        const refused = yield* Effect.flip(service.capture({ merchantId, paymentId: p.id }))
+        assert.strictEqual(refused._tag, "GatewayRejected")
+        const cleared = yield* service.get(merchantId, p.id)
+        assert.deepStrictEqual([cleared.status, cleared.pendingOperation], ["requires_capture", undefined])
+        const unsent = yield* Effect.flip(service.capture({ merchantId, paymentId: p.id }))
+        assert.strictEqual(unsent._tag, "GatewayUnavailable")
+        assert.isUndefined((yield* service.get(merchantId, p.id)).pendingOperation)
+        const report = yield* Context.get(context, Reconciler.Reconciler).runOnce
+        assert.strictEqual(report.examined, 0, "nothing is left for the reconciler")
+        const captured = yield* service.capture({ merchantId, paymentId: p.id })
+        assert.deepStrictEqual([captured.status, captured.amountCaptured], ["succeeded", 10_000n])
+        assert.deepStrictEqual((yield* service.events(merchantId, p.id)).map((e) => e.type).slice(-6), [
+          "CaptureRequested",
+          "CaptureFailed",
+          "CaptureRequested",
+          "CaptureFailed",
+          "CaptureRequested",
+          "PaymentCaptured"
+        ])
+        assert.strictEqual((yield* ga.applied).size, 1)
+      })
+  )
+
+  it.scoped(
+    "a void whose PSP answer is lost stays pending; the reconciler completes it with the same key",
+    () =>
+      Effect.gen(function* () {
+        const { context, ga } = yield* setup([{ _tag: "Approve" }], undefined, {}, [], {
+          void: [{ _tag: "ApplyThenLose" }, { _tag: "Approve" }]
+        })
+        const service = Context.get(context, PaymentService.PaymentService)
+        const { value: p } = yield* service.create(input({ captureMethod: "manual" }))
+        const lost = yield* Effect.flip(
+          service.cancel({ merchantId, paymentId: p.id, reason: "out of stock" })
+        )
+        assert.strictEqual(lost._tag, "GatewayUnavailable")
+        const pending = yield* service.get(merchantId, p.id)
+        assert.deepStrictEqual([pending.status, pending.pendingOperation?._tag], ["requires_capture", "Void"])
+        const capture = yield* Effect.flip(service.capture({ merchantId, paymentId: p.id }))
+        assert.strictEqual(capture._tag, "InvalidTransition", "no capture while a void is pending")
+        const report = yield* Context.get(context, Reconciler.Reconciler).runOnce
+        assert.strictEqual(report.resolved.voided, 1, JSON.stringify(report))
+        assert.strictEqual((yield* service.get(merchantId, p.id)).status, "cancelled")
+        assert.deepStrictEqual(
+          (yield* ga.operations).map((o) => [o.operation, o.idempotencyKey]),
+          [
+            ["void", `${p.id}:void`],
+            ["void", `${p.id}:void`]
+          ]
+        )
+        const voided = (yield* service.events(merchantId, p.id)).at(-1)?.event
+        assert.strictEqual(voided?._tag === "PaymentVoided" ? voided.reason : "", "out of stock")
+      })
+  )
+
+  it.scoped("a capture the reconciler cannot settle stays pending and is reported past the deadline", () =>
+    Effect.gen(function* () {
+      const { context } = yield* setup([{ _tag: "Approve" }], undefined, {}, [], {
+        capture: [{ _tag: "Fail", error: Scripted.ambiguous("a") }]
+      })
+      const service = Context.get(context, PaymentService.PaymentService)
+      const reconciler = Context.get(context, Reconciler.Reconciler)
+      const { value: p } = yield* service.create(input({ captureMethod: "manual" }))
+      yield* Effect.flip(service.capture({ merchantId, paymentId: p.id }))
+      const report = yield* reconciler.runOnce
+      assert.strictEqual(report.resolved.still_unknown, 1)
+      assert.deepStrictEqual(yield* reconciler.unresolved, [])
+      yield* TestClock.adjust("61 minutes")
+      yield* reconciler.runOnce
+      assert.deepStrictEqual(
+        (yield* reconciler.unresolved).map((u) => [u.paymentId, u.lastOutcome]),
+        [[p.id, "still_unknown"]]
+      )
+      assert.strictEqual((yield* service.get(merchantId, p.id)).pendingOperation?._tag, "Capture")
     })
   )
 })

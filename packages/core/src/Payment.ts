@@ -98,6 +98,42 @@ export const Refund = Schema.Struct({
 export type Refund = typeof Refund.Type
 
 /**
+ * A capture reserved by `CaptureRequested` whose PSP answer is not recorded yet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PendingCapture = Schema.TaggedStruct("Capture", {
+  amount: MinorUnits,
+  requestedAt: Schema.DateTimeUtc
+})
+
+/**
+ * A void reserved by `VoidRequested` whose PSP answer is not recorded yet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PendingVoid = Schema.TaggedStruct("Void", {
+  reason: Schema.optional(Schema.String),
+  requestedAt: Schema.DateTimeUtc
+})
+
+/**
+ * The capture or void of an authorization that the PSP was (or is about to be) asked for.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PendingOperation = Schema.Union(PendingCapture, PendingVoid)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PendingOperation = typeof PendingOperation.Type
+
+/**
  * The state of an existing payment.
  *
  * @since 0.1.0
@@ -121,6 +157,8 @@ export const Payment = Schema.Struct({
   gatewayReference: Schema.optional(Schema.String),
   attempts: Schema.Array(Attempt),
   refunds: Schema.Array(Refund),
+  /** A capture or void of the authorization waiting for the PSP's answer (status `requires_capture`). */
+  pendingOperation: Schema.optional(PendingOperation),
   failure: Schema.optional(Failure),
   risk: Schema.optional(RiskAssessment),
   needsReconciliation: Schema.Boolean,
@@ -142,6 +180,26 @@ export type Payment = typeof Payment.Type
  * @category models
  */
 export type PaymentIn<S extends PaymentStatus> = Payment & { readonly status: S }
+
+/**
+ * An authorization whose capture is reserved and waits for the PSP's answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PaymentCapturePending = PaymentIn<"requires_capture"> & {
+  readonly pendingOperation: typeof PendingCapture.Type
+}
+
+/**
+ * An authorization whose void is reserved and waits for the PSP's answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PaymentVoidPending = PaymentIn<"requires_capture"> & {
+  readonly pendingOperation: typeof PendingVoid.Type
+}
 
 /**
  * The state before the first event.
@@ -167,8 +225,30 @@ export type State = NoPayment | Payment
 export const initial: NoPayment = { status: "none", version: 0 }
 
 /**
- * Which commands each status accepts. Terminal statuses (`failed`, `cancelled`, `refunded`) accept
- * none; `succeeded` and `partially_refunded` accept only refunds.
+ * Where a payment is in its state machine: its status, except that an authorization
+ * (`requires_capture`) with a capture or a void waiting for the PSP's answer is `capture_pending`
+ * or `void_pending` (its public status stays `requires_capture`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Phase = State["status"] | "capture_pending" | "void_pending"
+
+/**
+ * @since 0.1.0
+ * @category getters
+ */
+export const phase = (state: State): Phase =>
+  exists(state) && state.pendingOperation !== undefined
+    ? state.pendingOperation._tag === "Capture"
+      ? "capture_pending"
+      : "void_pending"
+    : state.status
+
+/**
+ * Which commands each phase accepts. Terminal statuses (`failed`, `cancelled`, `refunded`) accept
+ * none; `succeeded` and `partially_refunded` accept only refunds; a pending capture or void accepts
+ * only the PSP's answer to it.
  *
  * @since 0.1.0
  * @category transitions
@@ -179,23 +259,44 @@ export const transitions = {
   authenticated: ["BlockPayment", "CancelPayment", "StartAttempt"],
   processing: ["StartAttempt", "FailAttempt", "MarkAttemptOutcomeUnknown", "CompleteAttempt", "FailPayment"],
   requires_capture: ["CapturePayment", "CancelPayment"],
+  capture_pending: ["CompleteCapture", "FailCapture"],
+  void_pending: ["CompleteVoid", "FailVoid"],
   succeeded: ["RequestRefund", "CompleteRefund", "FailRefund"],
   partially_refunded: ["RequestRefund", "CompleteRefund", "FailRefund"],
   refunded: [],
   failed: [],
   cancelled: []
-} as const satisfies Record<State["status"], ReadonlyArray<Command.PaymentCommand["_tag"]>>
+} as const satisfies Record<Phase, ReadonlyArray<Command.PaymentCommand["_tag"]>>
 
 /**
- * The commands a state accepts, as a type: for a statically known status only its commands, for the
- * `State` union every command (then `decide` checks at run time).
+ * The phases a state may be in, as a type: a statically known pending operation gives its phase; an
+ * authorization that may have one gives all three.
  *
  * @since 0.1.0
  * @category transitions
  */
-export type CommandFor<S extends State> = S extends { readonly status: infer St extends State["status"] }
-  ? Extract<Command.PaymentCommand, { readonly _tag: (typeof transitions)[St][number] }>
+export type PhaseOf<S extends State> = S extends { readonly status: infer St extends State["status"] }
+  ? S extends { readonly pendingOperation: { readonly _tag: infer T } }
+    ? T extends "Capture"
+      ? "capture_pending"
+      : "void_pending"
+    : St | ("requires_capture" extends St ? "capture_pending" | "void_pending" : never)
   : never
+
+/**
+ * The commands a state accepts, as a type: for a statically known status (and pending operation)
+ * only its commands, for the `State` union every command (then `decide` checks at run time).
+ *
+ * @since 0.1.0
+ * @category transitions
+ */
+export type CommandFor<S extends State> = Extract<
+  Command.PaymentCommand,
+  { readonly _tag: AcceptedIn<PhaseOf<S>> }
+>
+
+/** The tags a phase accepts (distributed over a union of phases). */
+type AcceptedIn<P extends Phase> = P extends Phase ? (typeof transitions)[P][number] : never
 
 /**
  * Statuses that only refunds may leave (`succeeded`, `partially_refunded`) or nothing may leave.
@@ -222,6 +323,37 @@ export const isStatus = <S extends PaymentStatus>(state: State, status: S): stat
  * @category guards
  */
 export const exists = (state: State): state is Payment => state.status !== "none"
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isCapturePending = (state: State): state is PaymentCapturePending =>
+  exists(state) && state.status === "requires_capture" && state.pendingOperation?._tag === "Capture"
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isVoidPending = (state: State): state is PaymentVoidPending =>
+  exists(state) && state.status === "requires_capture" && state.pendingOperation?._tag === "Void"
+
+/**
+ * The PSP idempotency key of a payment's capture: every capture request of the payment, and its
+ * re-sends by the Reconciler, carry it.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const captureKey = (id: PaymentId): string => `${id}:capture`
+
+/**
+ * The PSP idempotency key of a payment's void.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const voidKey = (id: PaymentId): string => `${id}:void`
 
 /**
  * What can still be refunded: captured, less refunded and refunds in flight.
@@ -304,7 +436,7 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
     case "CancelPayment": {
       const reason = command.reason !== undefined ? { reason: command.reason } : {}
       return p.status === "requires_capture"
-        ? ok(new Event.PaymentVoided({ ...reason, at: command.at }))
+        ? ok(new Event.VoidRequested({ ...reason, at: command.at }))
         : ok(new Event.PaymentCancelled({ ...reason, at: command.at }))
     }
     case "StartAttempt": {
@@ -394,16 +526,40 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
       const amount = command.amount ?? p.amountAuthorized
       if (amount <= 0n) return badAmount(p, amount, p.amountAuthorized, "NotPositive")
       if (amount > p.amountAuthorized) return badAmount(p, amount, p.amountAuthorized, "ExceedsAuthorized")
+      return ok(new Event.CaptureRequested({ amount, at: command.at }))
+    }
+    case "CompleteCapture":
+    case "FailCapture": {
+      const pending = p.pendingOperation
+      if (pending?._tag !== "Capture") return invalid(p, command, "no capture is pending")
+      if (command._tag === "FailCapture") {
+        return ok(
+          new Event.CaptureFailed({ amount: pending.amount, failure: command.failure, at: command.at })
+        )
+      }
       const attempt = currentAttempt(p)
       return ok(
         new Event.PaymentCaptured({
           attempt: attempt?.number ?? 1,
           gateway: attempt?.gateway ?? p.gateway ?? ("unknown" as GatewayId),
           gatewayReference: p.gatewayReference ?? attempt?.gatewayReference ?? "",
-          amount,
+          amount: pending.amount,
           at: command.at
         })
       )
+    }
+    case "CompleteVoid":
+    case "FailVoid": {
+      const pending = p.pendingOperation
+      if (pending?._tag !== "Void") return invalid(p, command, "no void is pending")
+      return command._tag === "FailVoid"
+        ? ok(new Event.VoidFailed({ failure: command.failure, at: command.at }))
+        : ok(
+            new Event.PaymentVoided({
+              ...(pending.reason !== undefined ? { reason: pending.reason } : {}),
+              at: command.at
+            })
+          )
     }
     case "RequestRefund": {
       const limit = refundable(p)
@@ -461,14 +617,17 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
  */
 export const decide = <S extends State>(state: S, command: CommandFor<S>): Events => {
   const cmd = command as Command.PaymentCommand
-  const allowed: ReadonlyArray<string> = transitions[state.status]
+  const current = phase(state)
+  const allowed: ReadonlyArray<string> = transitions[current]
   if (!allowed.includes(cmd._tag)) {
     return invalid(
       state,
       cmd,
       allowed.length === 0
         ? `"${state.status}" is final`
-        : `"${state.status}" accepts only ${allowed.join(", ")}`
+        : current === "capture_pending" || current === "void_pending"
+          ? `a ${current === "capture_pending" ? "capture" : "void"} is pending at the PSP; only its outcome (${allowed.join(", ")}) is accepted until it is known`
+          : `"${state.status}" accepts only ${allowed.join(", ")}`
     )
   }
   if (!exists(state)) {
@@ -506,6 +665,13 @@ const updateLast = <A>(items: ReadonlyArray<A>, f: (a: A) => A): ReadonlyArray<A
 const updateRefund = (p: Payment, id: RefundId, f: (r: Refund) => Refund): ReadonlyArray<Refund> =>
   p.refunds.map((r) => (r.id === id ? f(r) : r))
 
+/** The payment without its pending capture or void. */
+const settled = (p: Payment): Payment => {
+  if (p.pendingOperation === undefined) return p
+  const { pendingOperation: _settled, ...rest } = p
+  return rest
+}
+
 const evolvePayment = (p: Payment, event: Event.PaymentEvent): Payment => {
   const base = { ...p, version: p.version + 1, updatedAt: event.at }
   switch (event._tag) {
@@ -522,7 +688,21 @@ const evolvePayment = (p: Payment, event: Event.PaymentEvent): Payment => {
       }
     case "PaymentCancelled":
     case "PaymentVoided":
-      return { ...base, status: "cancelled" }
+      return { ...settled(base), status: "cancelled" }
+    case "CaptureRequested":
+      return { ...base, pendingOperation: { _tag: "Capture", amount: event.amount, requestedAt: event.at } }
+    case "VoidRequested":
+      return {
+        ...base,
+        pendingOperation: {
+          _tag: "Void",
+          ...(event.reason !== undefined ? { reason: event.reason } : {}),
+          requestedAt: event.at
+        }
+      }
+    case "CaptureFailed":
+    case "VoidFailed":
+      return settled(base)
     case "AttemptStarted":
       return {
         ...base,
@@ -581,7 +761,7 @@ const evolvePayment = (p: Payment, event: Event.PaymentEvent): Payment => {
       }
     case "PaymentCaptured":
       return {
-        ...base,
+        ...settled(base),
         status: "succeeded",
         needsReconciliation: false,
         gateway: event.gateway,
@@ -725,5 +905,13 @@ export const violations = (state: State): ReadonlyArray<string> => {
   if (p.needsReconciliation !== (currentAttempt(p)?.status === "unknown")) {
     out.push("reconciliation flag disagrees with the current attempt")
   }
+  const pending = p.pendingOperation
+  if (pending !== undefined && p.status !== "requires_capture") {
+    out.push(`a pending ${pending._tag.toLowerCase()} outside requires_capture`)
+  }
+  if (pending?._tag === "Capture" && (pending.amount <= 0n || pending.amount > p.amountAuthorized)) {
+    out.push("the pending capture is not within the authorized amount")
+  }
+  if (p.status === "requires_capture" && p.amountCaptured !== 0n) out.push("captured before the capture")
   return out
 }

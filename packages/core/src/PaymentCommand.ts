@@ -45,7 +45,9 @@ export class BlockPayment extends Schema.TaggedClass<BlockPayment>()("BlockPayme
 }) {}
 
 /**
- * Cancel before a gateway is called, or void an authorization (`requires_capture`).
+ * Cancel before a gateway is called, or reserve a void of an authorization (`requires_capture`):
+ * the PSP is asked after `VoidRequested` is recorded, and its answer is recorded with `CompleteVoid`
+ * or `FailVoid`.
  *
  * @since 0.1.0
  * @category commands
@@ -108,13 +110,56 @@ export class FailPayment extends Schema.TaggedClass<FailPayment>()("FailPayment"
 }) {}
 
 /**
- * Capture an authorization, in full (no amount) or in part.
+ * Reserve a capture of an authorization, in full (no amount) or in part: the PSP is asked after
+ * `CaptureRequested` is recorded, and its answer is recorded with `CompleteCapture` or `FailCapture`.
  *
  * @since 0.1.0
  * @category commands
  */
 export class CapturePayment extends Schema.TaggedClass<CapturePayment>()("CapturePayment", {
   amount: Schema.optional(MinorUnits),
+  ...at
+}) {}
+
+/**
+ * The PSP captured the pending capture.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class CompleteCapture extends Schema.TaggedClass<CompleteCapture>()("CompleteCapture", {
+  ...at
+}) {}
+
+/**
+ * The PSP refused the pending capture, or it was never sent.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class FailCapture extends Schema.TaggedClass<FailCapture>()("FailCapture", {
+  failure: Failure,
+  ...at
+}) {}
+
+/**
+ * The PSP voided the authorization.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class CompleteVoid extends Schema.TaggedClass<CompleteVoid>()("CompleteVoid", {
+  ...at
+}) {}
+
+/**
+ * The PSP refused the pending void, or it was never sent.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class FailVoid extends Schema.TaggedClass<FailVoid>()("FailVoid", {
+  failure: Failure,
   ...at
 }) {}
 
@@ -166,6 +211,10 @@ export const PaymentCommand = Schema.Union(
   CompleteAttempt,
   FailPayment,
   CapturePayment,
+  CompleteCapture,
+  FailCapture,
+  CompleteVoid,
+  FailVoid,
   RequestRefund,
   CompleteRefund,
   FailRefund

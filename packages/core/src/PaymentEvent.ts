@@ -187,6 +187,52 @@ export class PaymentVoided extends Schema.TaggedClass<PaymentVoided>()("PaymentV
 }) {}
 
 /**
+ * A capture of an authorization is reserved before the PSP is asked, so a crash or an outage after
+ * the PSP captured leaves a pending capture that the Reconciler completes with the same PSP key.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class CaptureRequested extends Schema.TaggedClass<CaptureRequested>()("CaptureRequested", {
+  amount: MinorUnits,
+  ...at
+}) {}
+
+/**
+ * The PSP refused the pending capture (or it was never sent): the authorization can be captured again.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class CaptureFailed extends Schema.TaggedClass<CaptureFailed>()("CaptureFailed", {
+  amount: MinorUnits,
+  failure: Failure,
+  ...at
+}) {}
+
+/**
+ * A void of an authorization is reserved before the PSP is asked (see `CaptureRequested`).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class VoidRequested extends Schema.TaggedClass<VoidRequested>()("VoidRequested", {
+  reason: Schema.optional(Schema.String),
+  ...at
+}) {}
+
+/**
+ * The PSP refused the pending void (or it was never sent): the authorization stands.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class VoidFailed extends Schema.TaggedClass<VoidFailed>()("VoidFailed", {
+  failure: Failure,
+  ...at
+}) {}
+
+/**
  * A refund is reserved against the refundable amount before the PSP is asked, so concurrent refunds
  * can never exceed what was captured.
  *
@@ -238,6 +284,10 @@ export const PaymentEvent = Schema.Union(
   PaymentCaptured,
   PaymentFailed,
   PaymentVoided,
+  CaptureRequested,
+  CaptureFailed,
+  VoidRequested,
+  VoidFailed,
   RefundRequested,
   RefundSucceeded,
   RefundFailed

@@ -104,7 +104,10 @@ export interface Service {
     merchantId: MerchantId,
     range: { readonly from: Date; readonly to: Date }
   ) => Effect.Effect<Analytics, PersistenceError>
-  /** Payments whose current attempt's outcome is unknown or still pending (for the Reconciler). */
+  /**
+   * Payments the Reconciler must look at: the current attempt's outcome unknown or still pending, a
+   * refund pending, or a capture or void reserved and not yet settled.
+   */
   readonly awaitingReconciliation: (options: {
     readonly limit: number
     readonly updatedBefore: Date

@@ -61,7 +61,12 @@ describe("Payment: the happy paths", () => {
     assert.strictEqual(authorized.status, "requires_capture")
     const tooMuch = rejected(authorized, new C.CapturePayment({ amount: 10_001n, at: at(4) }))
     assert.strictEqual(tooMuch._tag, "InvalidAmount")
-    const captured = apply(authorized, new C.CapturePayment({ amount: 7_500n, at: at(4) })).state
+    const reserved = apply(authorized, new C.CapturePayment({ amount: 7_500n, at: at(4) }))
+    assert.deepStrictEqual(
+      reserved.events.map((e) => e._tag),
+      ["CaptureRequested"]
+    )
+    const captured = apply(reserved.state, new C.CompleteCapture({ at: at(5) })).state
     assert.strictEqual(captured.status, "succeeded")
     if (Payment.exists(captured)) assert.strictEqual(captured.amountCaptured, 7_500n)
     assert.strictEqual(rejected(captured, new C.CancelPayment({ at: at(5) }))._tag, "InvalidTransition")
@@ -78,9 +83,106 @@ describe("Payment: the happy paths", () => {
       new C.AuthenticatePayment({ at: at(1) }),
       new C.StartAttempt({ gateway: gatewayA, at: at(2) }),
       new C.CompleteAttempt({ attempt: 1, gatewayReference: "pi_1", at: at(3) }),
-      new C.CancelPayment({ at: at(4) })
+      new C.CancelPayment({ reason: "order cancelled", at: at(4) }),
+      new C.CompleteVoid({ at: at(5) })
     ])
     assert.strictEqual(s.status, "cancelled")
+    if (Payment.exists(s)) assert.isUndefined(s.pendingOperation)
+  })
+})
+
+describe("Payment: captures and voids are reserved before the PSP is asked", () => {
+  const authorized = () =>
+    run([
+      create(10_000n, "manual"),
+      new C.AuthenticatePayment({ at: at(1) }),
+      new C.StartAttempt({ gateway: gatewayA, at: at(2) }),
+      new C.CompleteAttempt({ attempt: 1, gatewayReference: "pi_1", at: at(3) })
+    ])
+
+  it("a pending capture refuses every other capture, void or refund; its outcome completes or clears it", () => {
+    const pending = apply(authorized(), new C.CapturePayment({ amount: 6_000n, at: at(4) })).state
+    if (!Payment.isCapturePending(pending)) return assert.fail("expected a pending capture")
+    assert.strictEqual(pending.status, "requires_capture", "the public status does not change")
+    assert.strictEqual(pending.amountCaptured, 0n)
+    assert.deepStrictEqual(
+      [pending.pendingOperation.amount, Payment.phase(pending)],
+      [6_000n, "capture_pending"]
+    )
+    for (const command of [
+      new C.CapturePayment({ amount: 1_000n, at: at(5) }),
+      new C.CapturePayment({ at: at(5) }),
+      new C.CancelPayment({ at: at(5) }),
+      new C.RequestRefund({ refundId: refundIds[0]!, at: at(5) }),
+      new C.CompleteVoid({ at: at(5) })
+    ]) {
+      const e = rejected(pending, command)
+      assert.strictEqual(e._tag, "InvalidTransition")
+      assert.include(e.message, "a capture is pending")
+    }
+
+    const captured = apply(pending, new C.CompleteCapture({ at: at(6) }))
+    assert.deepStrictEqual(
+      captured.events.map((e) => e._tag),
+      ["PaymentCaptured"]
+    )
+    if (!Payment.exists(captured.state)) return assert.fail("no payment")
+    assert.deepStrictEqual(
+      [captured.state.status, captured.state.amountCaptured, captured.state.pendingOperation],
+      ["succeeded", 6_000n, undefined]
+    )
+
+    const refused = apply(pending, new C.FailCapture({ failure: failure("hard_decline"), at: at(6) })).state
+    if (!Payment.exists(refused)) return assert.fail("no payment")
+    assert.deepStrictEqual(
+      [refused.status, refused.amountCaptured, refused.pendingOperation, Payment.phase(refused)],
+      ["requires_capture", 0n, undefined, "requires_capture"]
+    )
+    const again = apply(refused, new C.CapturePayment({ at: at(7) })).state
+    assert.isTrue(Payment.isCapturePending(again), "a refused capture can be asked again")
+  })
+
+  it("a pending void refuses captures and other voids; its outcome cancels the payment or clears it", () => {
+    const pending = apply(authorized(), new C.CancelPayment({ reason: "out of stock", at: at(4) }))
+    assert.deepStrictEqual(
+      pending.events.map((e) => e._tag),
+      ["VoidRequested"]
+    )
+    if (!Payment.isVoidPending(pending.state)) return assert.fail("expected a pending void")
+    assert.strictEqual(pending.state.status, "requires_capture")
+    for (const command of [
+      new C.CapturePayment({ at: at(5) }),
+      new C.CancelPayment({ at: at(5) }),
+      new C.CompleteCapture({ at: at(5) })
+    ]) {
+      assert.include(rejected(pending.state, command).message, "a void is pending")
+    }
+    const voided = apply(pending.state, new C.CompleteVoid({ at: at(6) }))
+    const event = voided.events[0]
+    assert.strictEqual(event?._tag === "PaymentVoided" ? event.reason : "", "out of stock")
+    assert.strictEqual(voided.state.status, "cancelled")
+    const refused = apply(
+      pending.state,
+      new C.FailVoid({ failure: failure("soft_decline"), at: at(6) })
+    ).state
+    assert.strictEqual(Payment.phase(refused), "requires_capture")
+    assert.strictEqual(
+      apply(refused, new C.CapturePayment({ at: at(7) })).events[0]?._tag,
+      "CaptureRequested",
+      "the authorization stands"
+    )
+  })
+
+  it("outcomes without a pending operation are refused", () => {
+    const s = authorized()
+    for (const command of [
+      new C.CompleteCapture({ at: at(4) }),
+      new C.FailCapture({ failure: failure("soft_decline"), at: at(4) }),
+      new C.CompleteVoid({ at: at(4) }),
+      new C.FailVoid({ failure: failure("soft_decline"), at: at(4) })
+    ]) {
+      assert.strictEqual(rejected(s, command)._tag, "InvalidTransition")
+    }
   })
 })
 
@@ -207,6 +309,39 @@ describe("Payment: compile-time transitions", () => {
     // @ts-expect-error a payment that does not exist can only be created
     const r3 = Payment.decide(Payment.initial, new C.StartAttempt({ gateway: gatewayA, at: at(0) }))
     assert.isTrue(Either.isLeft(r3))
+
+    const capturing = Payment.replay(
+      Either.getOrThrow(Payment.decide(authorized, new C.CapturePayment({ at: at(4) }))),
+      authorized
+    )
+    if (!Payment.isCapturePending(capturing)) return assert.fail("expected a pending capture")
+    // @ts-expect-error a pending capture accepts only its outcome, not another capture
+    const r4 = Payment.decide(capturing, new C.CapturePayment({ at: at(5) }))
+    assert.isTrue(Either.isLeft(r4))
+    // @ts-expect-error nor a void
+    const r5 = Payment.decide(capturing, new C.CancelPayment({ at: at(5) }))
+    assert.isTrue(Either.isLeft(r5))
+    // @ts-expect-error nor the outcome of a void
+    const r6 = Payment.decide(capturing, new C.CompleteVoid({ at: at(5) }))
+    assert.isTrue(Either.isLeft(r6))
+    // allowed: compiles
+    assert.isTrue(Either.isRight(Payment.decide(capturing, new C.CompleteCapture({ at: at(5) }))))
+
+    const voiding = Payment.replay(
+      Either.getOrThrow(Payment.decide(authorized, new C.CancelPayment({ at: at(4) }))),
+      authorized
+    )
+    if (!Payment.isVoidPending(voiding)) return assert.fail("expected a pending void")
+    // @ts-expect-error a pending void accepts only its outcome
+    const r7 = Payment.decide(voiding, new C.CompleteCapture({ at: at(5) }))
+    assert.isTrue(Either.isLeft(r7))
+    assert.isTrue(
+      Either.isRight(Payment.decide(voiding, new C.FailVoid({ failure: failure("soft_decline"), at: at(5) })))
+    )
+
+    // @ts-expect-error a failed payment has no capture to complete
+    const r8 = Payment.decide(failed, new C.CompleteCapture({ at: at(2) }))
+    assert.isTrue(Either.isLeft(r8))
   })
 })
 
@@ -223,12 +358,14 @@ const slot = fc.integer({ min: 0, max: refundIds.length - 1 })
 type Op = (s: Payment.State, t: number) => C.PaymentCommand
 const allTags = C.PaymentCommand.members.map((m) => m._tag)
 /** The commands that move a payment towards capture and refunds. */
-const forward: Record<Payment.State["status"], ReadonlyArray<C.PaymentCommand["_tag"]>> = {
+const forward: Record<Payment.Phase, ReadonlyArray<C.PaymentCommand["_tag"]>> = {
   none: ["CreatePayment"],
   initiated: ["AuthenticatePayment"],
   authenticated: ["StartAttempt"],
   processing: ["CompleteAttempt", "FailAttempt", "StartAttempt"],
-  requires_capture: ["CapturePayment"],
+  requires_capture: ["CapturePayment", "CapturePayment", "CancelPayment"],
+  capture_pending: ["CompleteCapture", "CompleteCapture", "FailCapture"],
+  void_pending: ["CompleteVoid", "FailVoid"],
   succeeded: ["RequestRefund", "CompleteRefund"],
   partially_refunded: ["RequestRefund", "CompleteRefund", "FailRefund"],
   refunded: [],
@@ -248,10 +385,11 @@ const op: fc.Arbitrary<Op> = fc
     slot
   })
   .map((r): Op => (s, t) => {
-    const accepted: ReadonlyArray<string> = Payment.transitions[s.status]
+    const phase = Payment.phase(s)
+    const accepted: ReadonlyArray<string> = Payment.transitions[phase]
     const pool =
-      r.mode === "forward" && forward[s.status].length > 0
-        ? forward[s.status]
+      r.mode === "forward" && forward[phase].length > 0
+        ? forward[phase]
         : r.mode !== "any" && accepted.length > 0
           ? accepted
           : allTags
@@ -284,6 +422,14 @@ const op: fc.Arbitrary<Op> = fc
         return new C.FailPayment({ failure: failure(r.category), at: when })
       case "CapturePayment":
         return new C.CapturePayment({ ...amount, at: when })
+      case "CompleteCapture":
+        return new C.CompleteCapture({ at: when })
+      case "FailCapture":
+        return new C.FailCapture({ failure: failure(r.category), at: when })
+      case "CompleteVoid":
+        return new C.CompleteVoid({ at: when })
+      case "FailVoid":
+        return new C.FailVoid({ failure: failure(r.category), at: when })
       case "RequestRefund":
         return new C.RequestRefund({ refundId: refundIds[r.slot]!, ...amount, at: when })
       case "CompleteRefund":
@@ -367,7 +513,7 @@ describe("Payment: laws over random command sequences", () => {
         const r = Payment.decide(state, make(state, t))
         if (Either.isRight(r)) state = Payment.replay(r.right, state)
       })
-      const allowed: ReadonlyArray<string> = Payment.transitions[state.status]
+      const allowed: ReadonlyArray<string> = Payment.transitions[Payment.phase(state)]
       if (allowed.includes(tag)) return
       const probe = ops.map((make) => make(state, 99)).find((c) => c._tag === tag)
       if (probe === undefined) return

@@ -6,6 +6,7 @@ import {
   Currency,
   Customer,
   EventStore,
+  Failure,
   IdempotencyStore,
   Ids,
   LockManager,
@@ -25,12 +26,18 @@ const fresh = () => {
   return `pay_01J9Z8X6Q2M4T7V3B5N8${String(counter).padStart(6, "0")}` as Ids.PaymentId
 }
 
-const initiated = (paymentId: Ids.PaymentId, merchantId: string, at = 0, customer = "cus_1") =>
+const initiated = (
+  paymentId: Ids.PaymentId,
+  merchantId: string,
+  at = 0,
+  customer = "cus_1",
+  captureMethod: PaymentEvent.CaptureMethod = "automatic"
+) =>
   new PaymentEvent.PaymentInitiated({
     paymentId,
     merchantId: merchantId as Ids.MerchantId,
     amount: Money.make(1000n, Currency.make("EUR")),
-    captureMethod: "automatic",
+    captureMethod,
     customer: new Customer.Customer({ id: customer as Ids.CustomerId }),
     card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
     metadata: {},
@@ -129,6 +136,78 @@ export const contract = (name: string, stores: Layer.Layer<Database.Stores, unkn
           })
           assert.strictEqual(stats.count, 3)
         })
+      )
+
+      it.effect(
+        "awaitingReconciliation lists a pending attempt, a pending capture and a pending void until settled",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore.EventStore
+            const read = yield* PaymentReadModel.PaymentReadModel
+            const gateway = "gw_contract" as Ids.GatewayId
+            const at = (ms: number) => DateTime.unsafeMake(ms)
+            const awaiting = (id: Ids.PaymentId) =>
+              Effect.map(
+                read.awaitingReconciliation({
+                  limit: 100_000,
+                  updatedBefore: new Date(Date.UTC(2100, 0, 1))
+                }),
+                (ps) => ps.some((p) => p.id === id)
+              )
+            const failure = new Failure.Failure({
+              code: "do_not_honor",
+              message: "no",
+              category: "soft_decline"
+            })
+            const amount = 1000n as PaymentEvent.CaptureRequested["amount"]
+            const [capturing, voiding] = [fresh(), fresh()]
+            for (const id of [capturing, voiding]) {
+              yield* store.append(id, 0, [
+                initiated(id, "m_rec", 0, "cus_1", "manual"),
+                new PaymentEvent.PaymentAuthenticated({ at: at(1) }),
+                new PaymentEvent.AttemptStarted({
+                  attempt: 1,
+                  gateway,
+                  idempotencyKey: Ids.attemptKey(id, 1),
+                  at: at(2)
+                })
+              ])
+              assert.isTrue(yield* awaiting(id), "a pending attempt")
+              yield* store.append(id, 3, [
+                new PaymentEvent.PaymentAuthorized({
+                  attempt: 1,
+                  gateway,
+                  gatewayReference: "pi_1",
+                  amount,
+                  at: at(3)
+                })
+              ])
+              assert.isFalse(
+                yield* awaiting(id),
+                "an authorization waits for its merchant, not the reconciler"
+              )
+            }
+            yield* store.append(capturing, 4, [new PaymentEvent.CaptureRequested({ amount, at: at(4) })])
+            yield* store.append(voiding, 4, [new PaymentEvent.VoidRequested({ at: at(4) })])
+            assert.deepStrictEqual([yield* awaiting(capturing), yield* awaiting(voiding)], [true, true])
+            yield* store.append(capturing, 5, [
+              new PaymentEvent.PaymentCaptured({
+                attempt: 1,
+                gateway,
+                gatewayReference: "pi_1",
+                amount,
+                at: at(5)
+              })
+            ])
+            yield* store.append(voiding, 5, [new PaymentEvent.VoidFailed({ failure, at: at(5) })])
+            assert.deepStrictEqual([yield* awaiting(capturing), yield* awaiting(voiding)], [false, false])
+            const settled = yield* read.get("m_rec" as Ids.MerchantId, capturing)
+            const p = Option.getOrThrow(settled)
+            assert.deepStrictEqual(
+              [p.status, p.amountCaptured, p.pendingOperation],
+              ["succeeded", 1000n, undefined]
+            )
+          })
       )
     })
 

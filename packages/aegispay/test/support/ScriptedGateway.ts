@@ -14,6 +14,27 @@ export type RefundAnswer =
   /** Refunds but answers with an Ambiguous error: a lost response. */
   | { readonly _tag: "RefundThenLose" }
 
+/** What a scripted gateway answers to capture or void, in order (the last answer repeats; default Approve). */
+export type OperationAnswer =
+  | { readonly _tag: "Approve" }
+  | { readonly _tag: "Fail"; readonly error: GatewayError.GatewayError }
+  /** Captures (or voids) but answers with an Ambiguous error: a lost response. */
+  | { readonly _tag: "ApplyThenLose" }
+
+/** The scripts of capture and void. */
+export interface OperationScripts {
+  readonly capture?: ReadonlyArray<OperationAnswer>
+  readonly void?: ReadonlyArray<OperationAnswer>
+}
+
+/** A capture or void request as the PSP received it. */
+export interface OperationRequest {
+  readonly operation: "capture" | "void"
+  readonly idempotencyKey: string
+  readonly gatewayReference: string
+  readonly amount?: bigint
+}
+
 /** A refund request as the PSP received it. */
 export type RefundRequest = Parameters<Gateway.Gateway["refund"]>[0]
 
@@ -24,6 +45,10 @@ export interface Scripted {
   readonly refunds: Effect.Effect<ReadonlyArray<RefundRequest>>
   /** Attempt keys the PSP really charged, with their amounts. */
   readonly charges: Effect.Effect<ReadonlyMap<string, bigint>>
+  /** Every capture and void request, in order. */
+  readonly operations: Effect.Effect<ReadonlyArray<OperationRequest>>
+  /** What the PSP really captured or voided, by idempotency key (a replayed key adds nothing). */
+  readonly applied: Effect.Effect<ReadonlyMap<string, OperationRequest>>
 }
 
 const common = (gateway: Ids.GatewayId, code: string) => ({ gateway, code, detail: code })
@@ -37,7 +62,8 @@ export const ambiguous = (g: string) => new GatewayError.Ambiguous(common(g as I
 export const make = (
   id: string,
   script: ReadonlyArray<Answer>,
-  refundScript: ReadonlyArray<RefundAnswer> = []
+  refundScript: ReadonlyArray<RefundAnswer> = [],
+  operationScripts: OperationScripts = {}
 ) =>
   Effect.gen(function* () {
     const gatewayId = id as Ids.GatewayId
@@ -47,6 +73,23 @@ export const make = (
     >(new Map())
     const turn = yield* Ref.make(0)
     const refunds = yield* Ref.make<ReadonlyArray<RefundRequest>>([])
+    const operations = yield* Ref.make<ReadonlyArray<OperationRequest>>([])
+    const applied = yield* Ref.make<ReadonlyMap<string, OperationRequest>>(new Map())
+    /** Answers a capture or void from its script; a key already applied replays its success. */
+    const operate = (request: OperationRequest, result: Gateway.GatewayPayment) =>
+      Effect.gen(function* () {
+        yield* Ref.update(calls, (c) => [...c, `${request.operation}:${request.idempotencyKey}`])
+        const script = operationScripts[request.operation] ?? []
+        const n = (yield* Ref.getAndUpdate(operations, (r) => [...r, request])).filter(
+          (r) => r.operation === request.operation
+        ).length
+        if ((yield* Ref.get(applied)).has(request.idempotencyKey)) return result
+        const answer = script[Math.min(n, script.length - 1)] ?? { _tag: "Approve" }
+        if (answer._tag === "Fail") return yield* Effect.fail(answer.error)
+        yield* Ref.update(applied, (m) => new Map(m).set(request.idempotencyKey, request))
+        if (answer._tag === "ApplyThenLose") return yield* Effect.fail(ambiguous(id))
+        return result
+      })
     const payment = (key: string, captured: bigint) =>
       new Gateway.GatewayPayment({
         gatewayReference: `ref_${key}`,
@@ -76,27 +119,32 @@ export const make = (
           return payment(req.idempotencyKey, captured)
         }),
       capture: (req) =>
-        Effect.gen(function* () {
-          yield* Ref.update(calls, (c) => [...c, `capture:${req.idempotencyKey}`])
-          return new Gateway.GatewayPayment({
+        operate(
+          {
+            operation: "capture",
+            idempotencyKey: req.idempotencyKey,
+            gatewayReference: req.gatewayReference,
+            amount: req.amount.amount
+          },
+          new Gateway.GatewayPayment({
             gatewayReference: req.gatewayReference,
             status: "captured",
             amountAuthorized: req.amount.amount,
             amountCaptured: req.amount.amount,
             amountRefunded: 0n
           })
-        }),
+        ),
       void: (req) =>
-        Effect.gen(function* () {
-          yield* Ref.update(calls, (c) => [...c, `void:${req.idempotencyKey}`])
-          return new Gateway.GatewayPayment({
+        operate(
+          { operation: "void", idempotencyKey: req.idempotencyKey, gatewayReference: req.gatewayReference },
+          new Gateway.GatewayPayment({
             gatewayReference: req.gatewayReference,
             status: "voided",
             amountAuthorized: 0n,
             amountCaptured: 0n,
             amountRefunded: 0n
           })
-        }),
+        ),
       refund: (req) =>
         Effect.gen(function* () {
           yield* Ref.update(calls, (c) => [...c, `refund:${req.idempotencyKey}`])
@@ -123,6 +171,8 @@ export const make = (
       gateway,
       calls: Ref.get(calls),
       refunds: Ref.get(refunds),
+      operations: Ref.get(operations),
+      applied: Ref.get(applied),
       charges: Effect.map(Ref.get(charges), (m) => new Map([...m].map(([k, v]) => [k, v.amount])))
     } satisfies Scripted
   })

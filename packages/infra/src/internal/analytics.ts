@@ -99,6 +99,7 @@ export const awaitsReconciliation = (p: Payment.Payment): boolean => {
   const current = Payment.currentAttempt(p)
   return (
     (p.status === "processing" && (current?.status === "pending" || current?.status === "unknown")) ||
-    p.amountRefundPending > 0n
+    p.amountRefundPending > 0n ||
+    p.pendingOperation !== undefined
   )
 }
