@@ -2,15 +2,9 @@
  * The HTTP API over real HTTP on loopback: every endpoint's success and error codes, idempotent
  * replay, merchant isolation, and bad input as a documented 4xx that changes nothing.
  */
-import { Gateway, Ids } from "@aegispay/core"
-import { Stripe } from "@aegispay/gateways"
-import { Server } from "@aegispay/http"
-import { Database } from "@aegispay/infra"
-import { Simulator } from "@aegispay/simulator"
-import { FetchHttpClient, HttpServer } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { AegisPay, GatewayGuard, Telemetry } from "aegispay"
-import { Context, Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
+import { Context, Effect, Layer } from "effect"
+import * as MemoryServer from "./support/memoryServer.js"
 
 const KEY_A = "sk_test_merchant_a_0123456789"
 const KEY_B = "sk_test_merchant_b_0123456789"
@@ -20,39 +14,10 @@ class Api extends Context.Tag("test/Api")<Api, { readonly url: string }>() {}
 
 const ApiLive = Layer.scoped(
   Api,
-  Effect.gen(function* () {
-    const sim = Context.get(yield* Layer.build(Simulator.layer({ name: "http" })), Simulator.Simulator)
-    const stripe = yield* Stripe.make({
-      id: "sim-http" as Ids.GatewayId,
-      baseUrl: sim.url,
-      apiKey: Redacted.make("sk_test_x")
-    }).pipe(Effect.provide(FetchHttpClient.layer))
-    const app = AegisPay.compose(
-      {
-        stores: Database.layerMemory.pipe(Layer.provide(Ids.layer)),
-        gateways: Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([stripe])),
-        guard: GatewayGuard.layer()
-      },
-      { reconciler: { background: false } }
-    )
-    const config = {
-      port: 0,
-      host: "127.0.0.1",
-      apiKeys: new Map([
-        [KEY_A, "merchant_a"],
-        [KEY_B, "merchant_b"]
-      ]),
-      devKey: Option.none()
-    }
-    const context = yield* Layer.build(
-      Server.layer(config).pipe(
-        Layer.provide(Layer.merge(app, Telemetry.layer({ serviceName: "test" }))),
-        Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-      )
-    )
-    const address = Context.get(context, HttpServer.HttpServer).address
-    return { url: `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}` }
-  })
+  MemoryServer.serve("http", [
+    [KEY_A, "merchant_a"],
+    [KEY_B, "merchant_b"]
+  ])
 )
 
 interface Reply {

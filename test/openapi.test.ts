@@ -4,53 +4,16 @@
  * every documented operation is served, real answers match the documented schemas, `/docs` is
  * Swagger UI over the same document, and neither needs an API key.
  */
-import { Gateway, Ids } from "@aegispay/core"
-import { Stripe } from "@aegispay/gateways"
-import { Api, Server } from "@aegispay/http"
-import { Database } from "@aegispay/infra"
-import { Simulator } from "@aegispay/simulator"
-import { FetchHttpClient, HttpServer } from "@effect/platform"
+import { Api } from "@aegispay/http"
 import { assert, layer } from "@effect/vitest"
-import { AegisPay, GatewayGuard, Telemetry } from "aegispay"
-import { Context, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
+import * as MemoryServer from "./support/memoryServer.js"
 
 const KEY = "sk_test_merchant_doc_0123456789"
 
 class Base extends Context.Tag("test/Base")<Base, { readonly url: string }>() {}
 
-const BaseLive = Layer.scoped(
-  Base,
-  Effect.gen(function* () {
-    const sim = Context.get(yield* Layer.build(Simulator.layer({ name: "openapi" })), Simulator.Simulator)
-    const stripe = yield* Stripe.make({
-      id: "sim-doc" as Ids.GatewayId,
-      baseUrl: sim.url,
-      apiKey: Redacted.make("sk_test_x")
-    }).pipe(Effect.provide(FetchHttpClient.layer))
-    const app = AegisPay.compose(
-      {
-        stores: Database.layerMemory.pipe(Layer.provide(Ids.layer)),
-        gateways: Layer.succeed(Gateway.GatewayRegistry, Gateway.registryFrom([stripe])),
-        guard: GatewayGuard.layer()
-      },
-      { reconciler: { background: false } }
-    )
-    const config = {
-      port: 0,
-      host: "127.0.0.1",
-      apiKeys: new Map([[KEY, "merchant_doc"]]),
-      devKey: Option.none()
-    }
-    const context = yield* Layer.build(
-      Server.layer(config).pipe(
-        Layer.provide(Layer.merge(app, Telemetry.layer({ serviceName: "test" }))),
-        Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-      )
-    )
-    const address = Context.get(context, HttpServer.HttpServer).address
-    return { url: `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}` }
-  })
-)
+const BaseLive = Layer.scoped(Base, MemoryServer.serve("doc", [[KEY, "merchant_doc"]]))
 
 interface Reply {
   readonly status: number
