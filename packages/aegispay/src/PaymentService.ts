@@ -668,7 +668,11 @@ export const make = (options: Options = {}) =>
           yield* Effect.logWarning(`${operation} outcome unknown: left pending for reconciliation`).pipe(
             Effect.annotateLogs({ paymentId: reserved.id, gateway, code: e.code })
           )
-          return yield* pspError(gateway, operation)(e)
+          return yield* new GatewayUnavailable({
+            gateway,
+            operation,
+            detail: `${e.code}: ${e.detail}; the ${operation} is reserved and reconciliation completes it with the same PSP key`
+          })
         }
         const failure = failureOf(e)
         const failed = yield* decide(
