@@ -1,15 +1,21 @@
-import { Card, Currency, Customer, type Gateway, type GatewayError, type Ids, Money } from "@aegispay/core"
+import { Card, Currency, Customer, type Gateway, type Ids, Money } from "@aegispay/core"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Redacted, Schema } from "effect"
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Adyen from "../src/Adyen.js"
+import {
+  assertNoSecretIn,
+  assertOutcome,
+  attemptKey,
+  failureOf,
+  jsonReply,
+  localStandIn
+} from "./support/standIn.js"
+import type { RecordedRequest, StandInAnswer } from "./support/standIn.js"
 
 const SECRET = "AQEyhmfxK4_adyen_secret_api_key_9f3c"
 const CARD = "4111111111111111"
 const id = "adyen-test" as Ids.GatewayId
-const keyOf = (n: number) => `pay_01J9Z8X6Q2M4T7V3B5N8R1K${String(n).padStart(3, "0")}:1` as Ids.AttemptKey
 const card = Schema.decodeUnknownSync(Card.CardDetails)({
   number: CARD,
   expMonth: 3,
@@ -21,7 +27,7 @@ const request = (
   n: number,
   captureMethod: "automatic" | "manual" = "automatic"
 ): Gateway.AuthorizeRequest => ({
-  idempotencyKey: keyOf(n),
+  idempotencyKey: attemptKey(n),
   amount: Money.make(2_000n, Currency.make("EUR")),
   captureMethod,
   paymentMethod: { _tag: "Card", card },
@@ -30,61 +36,14 @@ const request = (
 })
 const eur = (amount: bigint) => Money.make(amount, Currency.make("EUR"))
 
-interface Recorded {
-  readonly method: string
-  readonly path: string
-  readonly headers: IncomingHttpHeaders
-  readonly body: string
-}
-type Answer =
-  { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> } | "hang"
-
-/** A fake Adyen on 127.0.0.1, port 0, answering with `handler` (n counts requests from 1). */
-const localServer = (handler: (request: Recorded, n: number) => Answer) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly requests: Array<Recorded>; readonly server: Server }>(
-      (resume) => {
-        const requests: Array<Recorded> = []
-        const server = createServer((req, res) => {
-          let body = ""
-          req.setEncoding("utf8")
-          req.on("data", (chunk: string) => {
-            body += chunk
-          })
-          req.on("end", () => {
-            const recorded: Recorded = {
-              method: req.method ?? "",
-              path: req.url ?? "",
-              headers: req.headers,
-              body
-            }
-            requests.push(recorded)
-            const answer = handler(recorded, requests.length)
-            if (answer === "hang") return
-            res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers })
-            res.end(typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {}))
-          })
-        })
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address() as AddressInfo
-          resume(Effect.succeed({ url: `http://127.0.0.1:${address.port}`, requests, server }))
-        })
-      }
-    ),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
-
+/** An Adyen gateway against a local Checkout API answering JSON with `handler` (n counts requests from 1). */
 const withAdyen = <A, E>(
-  handler: (request: Recorded, n: number) => Answer,
-  f: (adyen: Gateway.Gateway, requests: ReadonlyArray<Recorded>) => Effect.Effect<A, E>,
+  handler: (request: RecordedRequest, n: number) => StandInAnswer,
+  f: (adyen: Gateway.Gateway, requests: ReadonlyArray<RecordedRequest>) => Effect.Effect<A, E>,
   options: { readonly timeout?: Duration.DurationInput } = {}
 ) =>
   Effect.gen(function* () {
-    const { requests, url } = yield* localServer(handler)
+    const { requests, url } = yield* localStandIn((r, n) => jsonReply(handler(r, n)))
     const adyen = yield* Adyen.make({
       id,
       baseUrl: `${url}/`,
@@ -123,17 +82,10 @@ const adyenError = (status: number, errorCode: string, message: string, errorTyp
   body: { status, errorCode, message, errorType, pspReference: `PSP_ERR_${status}` }
 })
 
-const failure = <A>(r: Either.Either<A, GatewayError.GatewayError>) =>
-  Either.isLeft(r) ? `${r.left._tag}:${r.left.code}` : "success"
-
 /** No error ever carries the API key or the card number. */
-const assertClean = (e: unknown) => {
-  const text = `${e instanceof Error ? e.message : ""} ${JSON.stringify(e)} ${String(e)}`
-  assert.notInclude(text, SECRET)
-  assert.notInclude(text, CARD)
-}
+const assertClean = (e: unknown) => assertNoSecretIn([e], [SECRET, CARD])
 
-const jsonOf = (r: Recorded | undefined): Record<string, unknown> => JSON.parse(r?.body ?? "{}")
+const jsonOf = (r: RecordedRequest | undefined): Record<string, unknown> => JSON.parse(r?.body ?? "{}")
 
 describe("Adyen adapter against a local Checkout API", () => {
   it.live("an Authorised payment: automatic capture is captured; headers, key and body as documented", () =>
@@ -150,11 +102,11 @@ describe("Adyen adapter against a local Checkout API", () => {
           assert.strictEqual(sent.method, "POST")
           assert.strictEqual(sent.path, "/v71/payments")
           assert.strictEqual(sent.headers["x-api-key"], SECRET)
-          assert.strictEqual(sent.headers["idempotency-key"], keyOf(1))
+          assert.strictEqual(sent.headers["idempotency-key"], attemptKey(1))
           assert.match(String(sent.headers["content-type"]), /application\/json/)
           const body = jsonOf(sent)
           assert.deepStrictEqual(body["amount"], { value: 2_000, currency: "EUR" })
-          assert.strictEqual(body["reference"], keyOf(1))
+          assert.strictEqual(body["reference"], attemptKey(1))
           assert.strictEqual(body["merchantAccount"], "AegisPayECOM")
           assert.strictEqual(body["captureDelayHours"], 0)
           assert.deepStrictEqual(body["paymentMethod"], {
@@ -173,7 +125,7 @@ describe("Adyen adapter against a local Checkout API", () => {
     "manual capture sends additionalData.manualCapture and is authorized; a token is a stored method",
     () =>
       withAdyen(
-        (r) => authorised(jsonOf(r)["reference"] === keyOf(3) ? "PSP_TOKEN" : "PSP_MANUAL"),
+        (r) => authorised(jsonOf(r)["reference"] === attemptKey(3) ? "PSP_TOKEN" : "PSP_MANUAL"),
         (adyen, requests) =>
           Effect.gen(function* () {
             const auth = yield* adyen.authorize(request(2, "manual"))
@@ -201,19 +153,19 @@ describe("Adyen adapter against a local Checkout API", () => {
   it.live(
     "Refused maps by refusal reason to hard or soft declines; Error and Cancelled are soft; Pending is pending",
     () => {
-      const answers: Record<string, Answer> = {
-        [keyOf(10)]: refused("6", "Expired Card"),
-        [keyOf(11)]: refused("12", "Not enough balance"),
-        [keyOf(12)]: refused("8", "Invalid Card Number"),
-        [keyOf(13)]: refused("2", "Refused"),
-        [keyOf(14)]: refused("9", "Issuer Unavailable"),
-        [keyOf(15)]: refused("4", "Acquirer Error"),
-        [keyOf(16)]: {
+      const answers: Record<string, StandInAnswer> = {
+        [attemptKey(10)]: refused("6", "Expired Card"),
+        [attemptKey(11)]: refused("12", "Not enough balance"),
+        [attemptKey(12)]: refused("8", "Invalid Card Number"),
+        [attemptKey(13)]: refused("2", "Refused"),
+        [attemptKey(14)]: refused("9", "Issuer Unavailable"),
+        [attemptKey(15)]: refused("4", "Acquirer Error"),
+        [attemptKey(16)]: {
           status: 200,
           body: { pspReference: "PSP_E", resultCode: "Error", refusalReason: "Acquirer Error" }
         },
-        [keyOf(17)]: { status: 200, body: { pspReference: "PSP_C", resultCode: "Cancelled" } },
-        [keyOf(18)]: { status: 200, body: { pspReference: "PSP_P", resultCode: "Received" } }
+        [attemptKey(17)]: { status: 200, body: { pspReference: "PSP_C", resultCode: "Cancelled" } },
+        [attemptKey(18)]: { status: 200, body: { pspReference: "PSP_P", resultCode: "Received" } }
       }
       return withAdyen(
         (r) => answers[String(r.headers["idempotency-key"])] ?? { status: 500 },
@@ -231,7 +183,7 @@ describe("Adyen adapter against a local Checkout API", () => {
             ]
             for (const [n, outcome] of expected) {
               const r = yield* Effect.either(adyen.authorize(request(n)))
-              assert.strictEqual(failure(r), outcome, String(n))
+              assert.strictEqual(failureOf(r), outcome, String(n))
               if (Either.isLeft(r)) {
                 assert.match(r.left.pspRequestId ?? "", /^PSP_/)
                 assert.strictEqual(r.left.httpStatus, 200)
@@ -254,8 +206,7 @@ describe("Adyen adapter against a local Checkout API", () => {
       }),
       (adyen) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(adyen.authorize(request(20)))
-          assert.strictEqual(failure(r), "Retryable:rate_limited")
+          const r = yield* assertOutcome(adyen.authorize(request(20)), "Retryable:rate_limited")
           if (Either.isLeft(r) && r.left._tag === "Retryable") {
             assert.deepStrictEqual(r.left.retryAfter, Duration.seconds(3))
             assert.deepStrictEqual([r.left.httpStatus, r.left.pspRequestId], [429, "PSP_429"])
@@ -269,14 +220,13 @@ describe("Adyen adapter against a local Checkout API", () => {
       () => adyenError(500, "905", "Payment details are not supported", "internal"),
       (adyen, requests) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(adyen.authorize(request(21)))
-          assert.strictEqual(failure(r), "Ambiguous:server_error_500")
+          const r = yield* assertOutcome(adyen.authorize(request(21)), "Ambiguous:server_error_500")
           if (Either.isLeft(r))
             assert.deepStrictEqual([r.left.httpStatus, r.left.pspRequestId], [500, "PSP_ERR_500"])
           assert.strictEqual(requests.length, 3)
           assert.deepStrictEqual(
             requests.map((x) => x.headers["idempotency-key"]),
-            [keyOf(21), keyOf(21), keyOf(21)]
+            [attemptKey(21), attemptKey(21), attemptKey(21)]
           )
           assert.strictEqual(new Set(requests.map((x) => x.body)).size, 1, "the same body every time")
         })
@@ -288,16 +238,15 @@ describe("Adyen adapter against a local Checkout API", () => {
       () => adyenError(401, "000", "HTTP Status Response - Unauthorized", "security"),
       (adyen) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(adyen.authorize(request(22)))
-          assert.strictEqual(failure(r), "Misconfigured:authentication_failed")
+          const r = yield* assertOutcome(adyen.authorize(request(22)), "Misconfigured:authentication_failed")
           if (Either.isLeft(r)) {
             assert.strictEqual(r.left.httpStatus, 401)
             assertClean(r.left)
           }
-          const capture = yield* Effect.either(
-            adyen.capture({ gatewayReference: "X", amount: eur(1n), idempotencyKey: "cap-22" })
+          const capture = yield* assertOutcome(
+            adyen.capture({ gatewayReference: "X", amount: eur(1n), idempotencyKey: "cap-22" }),
+            "Misconfigured:authentication_failed"
           )
-          assert.strictEqual(failure(capture), "Misconfigured:authentication_failed")
           assertClean(Either.isLeft(capture) ? capture.left : {})
           const health = yield* adyen.health
           assert.isFalse(health.reachable)
@@ -308,24 +257,17 @@ describe("Adyen adapter against a local Checkout API", () => {
   it.live("a 422 about the card is a HardDecline; other 422s are Misconfigured; 704 is Ambiguous", () =>
     withAdyen(
       (r) =>
-        r.headers["idempotency-key"] === keyOf(23)
+        r.headers["idempotency-key"] === attemptKey(23)
           ? adyenError(422, "101", "Invalid card number", "validation")
-          : r.headers["idempotency-key"] === keyOf(24)
+          : r.headers["idempotency-key"] === attemptKey(24)
             ? adyenError(422, "138", "Unsupported currency specified", "validation")
             : adyenError(422, "704", "request already processed or in progress", "validation"),
       (adyen) =>
         Effect.gen(function* () {
-          const hard = yield* Effect.either(adyen.authorize(request(23)))
-          assert.strictEqual(failure(hard), "HardDecline:invalid_card_number")
+          const hard = yield* assertOutcome(adyen.authorize(request(23)), "HardDecline:invalid_card_number")
           assertClean(Either.isLeft(hard) ? hard.left : {})
-          assert.strictEqual(
-            failure(yield* Effect.either(adyen.authorize(request(24)))),
-            "Misconfigured:adyen_138"
-          )
-          assert.strictEqual(
-            failure(yield* Effect.either(adyen.authorize(request(25)))),
-            "Ambiguous:idempotency_in_progress"
-          )
+          yield* assertOutcome(adyen.authorize(request(24)), "Misconfigured:adyen_138")
+          yield* assertOutcome(adyen.authorize(request(25)), "Ambiguous:idempotency_in_progress")
         })
     )
   )
@@ -335,8 +277,7 @@ describe("Adyen adapter against a local Checkout API", () => {
       () => "hang",
       (adyen) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(adyen.authorize(request(26)))
-          assert.strictEqual(failure(r), "Ambiguous:timeout")
+          const r = yield* assertOutcome(adyen.authorize(request(26)), "Ambiguous:timeout")
           assertClean(Either.isLeft(r) ? r.left : {})
         }),
       { timeout: "200 millis" }
@@ -353,17 +294,10 @@ describe("Adyen adapter against a local Checkout API", () => {
             : { status: 200, body: { resultCode: "Authorised" } },
       (adyen) =>
         Effect.gen(function* () {
-          const html = yield* Effect.either(adyen.authorize(request(27)))
-          assert.strictEqual(failure(html), "Ambiguous:unparseable_success")
+          const html = yield* assertOutcome(adyen.authorize(request(27)), "Ambiguous:unparseable_success")
           if (Either.isLeft(html)) assert.strictEqual(html.left.pspRequestId, "PSP_HTML")
-          assert.strictEqual(
-            failure(yield* Effect.either(adyen.authorize(request(28)))),
-            "Ambiguous:unparseable_success"
-          )
-          assert.strictEqual(
-            failure(yield* Effect.either(adyen.authorize(request(29)))),
-            "Ambiguous:unparseable_success"
-          )
+          yield* assertOutcome(adyen.authorize(request(28)), "Ambiguous:unparseable_success")
+          yield* assertOutcome(adyen.authorize(request(29)), "Ambiguous:unparseable_success")
         })
     )
   )
@@ -441,9 +375,8 @@ describe("Adyen adapter against a local Checkout API", () => {
       (_, n) => (n === 1 ? "hang" : authorised("PSP_LATE")),
       (adyen, requests) =>
         Effect.gen(function* () {
-          const lost = yield* Effect.either(adyen.authorize(request(30)))
-          assert.strictEqual(failure(lost), "Ambiguous:timeout")
-          const found = yield* adyen.status(keyOf(30))
+          yield* assertOutcome(adyen.authorize(request(30)), "Ambiguous:timeout")
+          const found = yield* adyen.status(attemptKey(30))
           assert.strictEqual(found._tag, "Found")
           if (found._tag === "Found") {
             assert.deepStrictEqual(
@@ -452,11 +385,10 @@ describe("Adyen adapter against a local Checkout API", () => {
             )
           }
           assert.strictEqual(requests.length, 2)
-          assert.strictEqual(requests[1]!.headers["idempotency-key"], keyOf(30))
+          assert.strictEqual(requests[1]!.headers["idempotency-key"], attemptKey(30))
           assert.strictEqual(requests[1]!.body, requests[0]!.body, "the replay is byte for byte")
           // settled: the request (with the card) is no longer kept
-          const after = yield* Effect.either(adyen.status(keyOf(30)))
-          assert.strictEqual(failure(after), "Ambiguous:status_lookup_unavailable")
+          yield* assertOutcome(adyen.status(attemptKey(30)), "Ambiguous:status_lookup_unavailable")
         }),
       { timeout: "200 millis" }
     )
@@ -467,7 +399,7 @@ describe("Adyen adapter against a local Checkout API", () => {
     () =>
       withAdyen(
         (r, n) =>
-          r.headers["idempotency-key"] === keyOf(31)
+          r.headers["idempotency-key"] === attemptKey(31)
             ? { status: 200, body: { pspReference: "PSP_PEND", resultCode: "Pending" } }
             : n === 3
               ? "hang"
@@ -476,19 +408,15 @@ describe("Adyen adapter against a local Checkout API", () => {
           Effect.gen(function* () {
             const pending = yield* adyen.authorize(request(31))
             assert.strictEqual(pending.status, "pending")
-            const still = yield* adyen.status(keyOf(31))
+            const still = yield* adyen.status(attemptKey(31))
             assert.strictEqual(still._tag === "Found" ? still.payment.status : still._tag, "pending")
-            assert.strictEqual(
-              failure(yield* Effect.either(adyen.authorize(request(32)))),
-              "Ambiguous:timeout"
-            )
-            const declined = yield* adyen.status(keyOf(32))
+            yield* assertOutcome(adyen.authorize(request(32)), "Ambiguous:timeout")
+            const declined = yield* adyen.status(attemptKey(32))
             assert.strictEqual(
               declined._tag === "Declined" ? declined.error._tag : declined._tag,
               "HardDecline"
             )
-            const unknown = yield* Effect.either(adyen.status(keyOf(33)))
-            assert.strictEqual(failure(unknown), "Ambiguous:status_lookup_unavailable")
+            yield* assertOutcome(adyen.status(attemptKey(33)), "Ambiguous:status_lookup_unavailable")
           }),
         { timeout: "200 millis" }
       )

@@ -1,29 +1,32 @@
-import { Card, Currency, Customer, type Gateway, type Ids, Money } from "@aegispay/core"
+import { Card, type Ids } from "@aegispay/core"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Redacted, Schema } from "effect"
-import { createServer, type ServerResponse } from "node:http"
 import * as Braintree from "../src/Braintree.js"
+import {
+  assertCardOutcomes,
+  assertFoundPayment,
+  assertNoSecretIn,
+  assertOutcome,
+  attemptKey,
+  failureOf,
+  jsonReply,
+  localStandIn,
+  usd,
+  usdCardPayment
+} from "./support/standIn.js"
+import type { StandInAnswer, StandInReply } from "./support/standIn.js"
 
 const PUBLIC_KEY = "bt-public-4k7q"
 const PRIVATE_KEY = "bt-private-key-8f2d-do-not-leak"
 const id = "braintree-test" as Ids.GatewayId
-const keyOf = (n: number) => `pay_01J9Z8X6Q2M4T7V3B5N8R1K${String(n).padStart(3, "0")}:1` as Ids.AttemptKey
 const card = (number: string) =>
   Schema.decodeUnknownSync(Card.CardDetails)({ number, expMonth: 3, expYear: 2030, cvc: "123" })
-const usd = (amount: bigint) => Money.make(amount, Currency.make("USD"))
 const request = (
   n: number,
   number = "4111111111111111",
   captureMethod: "automatic" | "manual" = "automatic"
-): Gateway.AuthorizeRequest => ({
-  idempotencyKey: keyOf(n),
-  amount: usd(2_000n),
-  captureMethod,
-  paymentMethod: { _tag: "Card", card: card(number) },
-  customer: new Customer.Customer({ id: "cus_1" as Ids.CustomerId }),
-  metadata: {}
-})
+) => usdCardPayment(n, card(number), captureMethod)
 
 /** The `input` variables the fake reads; each operation sends a subset. */
 interface Input {
@@ -59,222 +62,193 @@ interface Call {
   readonly variables: { readonly input: Input & Readonly<Record<string, unknown>> }
   readonly headers: Readonly<Record<string, string | Array<string> | undefined>>
 }
-interface Answer {
-  readonly status: number
-  readonly body?: unknown
-  readonly raw?: string
-  readonly headers?: Record<string, string>
-}
-type Override = (c: Call) => Answer | "hang" | undefined
+type Override = (c: Call) => StandInAnswer | undefined
 
-interface Fake {
-  readonly url: string
+/** The knobs a test turns on the fake, and what it reads back. */
+interface Controls {
   readonly calls: Array<Call>
   readonly transactions: Map<string, TransactionRecord>
   override: Override
+}
+interface Fake extends Controls {
+  readonly url: string
 }
 
 let counter = 0
 const nextId = (prefix: string) => `${prefix}_${++counter}`
 
 /** Braintree's GraphQL endpoint on loopback, dispatching on the operation name. */
-const fakeBraintree = Effect.acquireRelease(
-  Effect.async<{ readonly fake: Fake; readonly close: () => void }>((resume) => {
-    const fake: Fake = { url: "", calls: [], transactions: new Map(), override: () => undefined }
-    const cards = new Map<string, string>()
-    const refunds: Array<RefundRecord> = []
-    const ok = (data: unknown): Answer => ({
-      status: 200,
-      body: { data, extensions: { requestId: `req-${++counter}` } }
-    })
-    const fail = (
-      message: string,
-      errorClass: string,
-      legacyCode?: string,
-      data: unknown = null
-    ): Answer => ({
-      status: 200,
-      body: {
-        data,
-        errors: [{ message, extensions: { errorClass, ...(legacyCode ? { legacyCode } : {}) } }],
-        extensions: { requestId: `req-${++counter}` }
-      }
-    })
-    const respond = (res: ServerResponse, a: Answer) => {
-      res.writeHead(a.status, { "content-type": "application/json", ...a.headers })
-      res.end(a.raw ?? JSON.stringify(a.body ?? {}))
+const fakeBraintree = Effect.gen(function* () {
+  const fake: Controls = { calls: [], transactions: new Map(), override: () => undefined }
+  const cards = new Map<string, string>()
+  const refunds: Array<RefundRecord> = []
+  const ok = (data: unknown): StandInReply => ({
+    status: 200,
+    body: { data, extensions: { requestId: `req-${++counter}` } }
+  })
+  const fail = (
+    message: string,
+    errorClass: string,
+    legacyCode?: string,
+    data: unknown = null
+  ): StandInReply => ({
+    status: 200,
+    body: {
+      data,
+      errors: [{ message, extensions: { errorClass, ...(legacyCode ? { legacyCode } : {}) } }],
+      extensions: { requestId: `req-${++counter}` }
     }
-    const txn = (input: Input, status: string, extra: object = {}) => {
-      const t: TransactionRecord = {
-        id: nextId("dHJhbnNhY3Rpb25f"),
-        orderId: input.transaction.orderId,
-        status,
-        amount: { value: input.transaction.amount, currencyCode: "USD" },
-        processorResponse: null,
-        refunds: [],
-        statusHistory: [],
-        ...extra
-      }
-      fake.transactions.set(t.id, t)
-      return t
+  })
+  const txn = (input: Input, status: string, extra: object = {}) => {
+    const t: TransactionRecord = {
+      id: nextId("dHJhbnNhY3Rpb25f"),
+      orderId: input.transaction.orderId,
+      status,
+      amount: { value: input.transaction.amount, currencyCode: "USD" },
+      processorResponse: null,
+      refunds: [],
+      statusHistory: [],
+      ...extra
     }
-    const payment = (operation: string, input: Input): Answer => {
-      const number = cards.get(input.paymentMethodId)
-      const field = operation === "AegisCharge" ? "chargeCreditCard" : "authorizeCreditCard"
-      const success = operation === "AegisCharge" ? "SUBMITTED_FOR_SETTLEMENT" : "AUTHORIZED"
-      switch (number) {
-        case "4000111111111115":
-          return ok({
-            [field]: {
-              transaction: txn(input, "PROCESSOR_DECLINED", {
-                processorResponse: { legacyCode: "2000", message: "Do Not Honor" },
-                statusHistory: [
-                  { declineType: "SOFT", processorResponse: { legacyCode: "2000", message: "Do Not Honor" } }
-                ]
-              })
-            }
-          })
-        case "4000000000009995":
-          txn(input, "PROCESSOR_DECLINED", {
-            processorResponse: { legacyCode: "2001", message: "Insufficient Funds" }
-          })
-          return fail("Insufficient Funds", "VALIDATION", "2001", { [field]: null })
-        case "4000000000000069":
-          return ok({
-            [field]: {
-              transaction: txn(input, "PROCESSOR_DECLINED", {
-                processorResponse: { legacyCode: "2004", message: "Expired Card" }
-              })
-            }
-          })
-        case "4000000000000259":
-          return ok({
-            [field]: {
-              transaction: txn(input, "GATEWAY_REJECTED", {
-                statusHistory: [{ gatewayRejectionReason: "FRAUD" }]
-              })
-            }
-          })
-        case "4000000000000119":
-          return ok({
-            [field]: {
-              transaction: txn(input, "FAILED", {
-                processorResponse: {
-                  legacyCode: "3000",
-                  message: "Processor Network Unavailable - Try Again"
-                }
-              })
-            }
-          })
-        default:
-          return ok({ [field]: { transaction: txn(input, success) } })
-      }
-    }
-    const route = (c: Call): Answer => {
-      const input = c.variables?.input
-      switch (c.operation) {
-        case "AegisTokenize": {
-          const number: string = input.creditCard.number
-          if (number === "4000000000000101")
-            return fail("Credit card number is invalid.", "VALIDATION", "81715")
-          const token = nextId("tokencc")
-          cards.set(token, number)
-          return ok({ tokenizeCreditCard: { paymentMethod: { id: token } } })
-        }
-        case "AegisCharge":
-        case "AegisAuthorize":
-          return payment(c.operation, input)
-        case "AegisCapture": {
-          const t = fake.transactions.get(input.transactionId)
-          if (!t) return fail("An object with this ID was not found.", "NOT_FOUND")
-          if (t.status !== "AUTHORIZED")
-            return fail("Cannot submit for settlement unless status is authorized.", "VALIDATION", "91507")
-          t.status = "SUBMITTED_FOR_SETTLEMENT"
-          t.amount = { value: input.amount, currencyCode: "USD" }
-          return ok({ captureTransaction: { transaction: t } })
-        }
-        case "AegisReverse": {
-          const t = fake.transactions.get(input.transactionId)
-          if (!t) return fail("An object with this ID was not found.", "NOT_FOUND")
-          t.status = "VOIDED"
-          return ok({ reverseTransaction: { reversal: { __typename: "Transaction", ...t } } })
-        }
-        case "AegisRefund": {
-          const t = fake.transactions.get(input.transactionId)
-          if (!t) return fail("An object with this ID was not found.", "NOT_FOUND")
-          const refund = {
-            id: nextId("cmVmdW5k"),
-            orderId: input.refund.orderId,
-            status: "SUBMITTED_FOR_SETTLEMENT",
-            amount: { value: input.refund.amount, currencyCode: "USD" }
-          }
-          refunds.push(refund)
-          t.refunds.push(refund)
-          return ok({ refundTransaction: { refund } })
-        }
-        case "AegisFindRefunds":
-          return ok({
-            search: {
-              refunds: {
-                edges: refunds.filter((r) => r.orderId === input.orderId.is).map((node) => ({ node }))
-              }
-            }
-          })
-        case "AegisFindTransactions":
-          return ok({
-            search: {
-              transactions: {
-                edges: [...fake.transactions.values()]
-                  .filter((t) => t.orderId === input.orderId.is)
-                  .map((node) => ({ node }))
-              }
-            }
-          })
-        case "AegisPing":
-          return ok({ ping: "pong" })
-        default:
-          return fail("Unknown operation", "VALIDATION")
-      }
-    }
-    const server = createServer((req, res) => {
-      let body = ""
-      req.on("data", (chunk) => (body += chunk))
-      req.on("end", () => {
-        const parsed = JSON.parse(body)
-        const operation = /(?:mutation|query)\s+(\w+)/.exec(parsed.query)?.[1] ?? ""
-        const c: Call = { operation, variables: parsed.variables, headers: req.headers }
-        fake.calls.push(c)
-        const expected = `Basic ${Buffer.from(`${PUBLIC_KEY}:${PRIVATE_KEY}`).toString("base64")}`
-        if (req.url !== "/graphql" || req.headers.authorization !== expected) {
-          return respond(res, {
-            status: 401,
-            body: {
-              errors: [{ message: "Authentication failed", extensions: { errorClass: "AUTHENTICATION" } }]
-            }
-          })
-        }
-        const special = fake.override(c)
-        if (special === "hang") return
-        respond(res, special ?? route(c))
-      })
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      ;(fake as { url: string }).url =
-        `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`
-      resume(
-        Effect.succeed({
-          fake,
-          close: () => {
-            server.closeAllConnections()
-            server.close()
+    fake.transactions.set(t.id, t)
+    return t
+  }
+  const payment = (operation: string, input: Input): StandInReply => {
+    const number = cards.get(input.paymentMethodId)
+    const field = operation === "AegisCharge" ? "chargeCreditCard" : "authorizeCreditCard"
+    const success = operation === "AegisCharge" ? "SUBMITTED_FOR_SETTLEMENT" : "AUTHORIZED"
+    switch (number) {
+      case "4000111111111115":
+        return ok({
+          [field]: {
+            transaction: txn(input, "PROCESSOR_DECLINED", {
+              processorResponse: { legacyCode: "2000", message: "Do Not Honor" },
+              statusHistory: [
+                { declineType: "SOFT", processorResponse: { legacyCode: "2000", message: "Do Not Honor" } }
+              ]
+            })
           }
         })
-      )
-    })
-  }),
-  ({ close }) => Effect.sync(close)
-).pipe(Effect.map(({ fake }) => fake))
+      case "4000000000009995":
+        txn(input, "PROCESSOR_DECLINED", {
+          processorResponse: { legacyCode: "2001", message: "Insufficient Funds" }
+        })
+        return fail("Insufficient Funds", "VALIDATION", "2001", { [field]: null })
+      case "4000000000000069":
+        return ok({
+          [field]: {
+            transaction: txn(input, "PROCESSOR_DECLINED", {
+              processorResponse: { legacyCode: "2004", message: "Expired Card" }
+            })
+          }
+        })
+      case "4000000000000259":
+        return ok({
+          [field]: {
+            transaction: txn(input, "GATEWAY_REJECTED", {
+              statusHistory: [{ gatewayRejectionReason: "FRAUD" }]
+            })
+          }
+        })
+      case "4000000000000119":
+        return ok({
+          [field]: {
+            transaction: txn(input, "FAILED", {
+              processorResponse: {
+                legacyCode: "3000",
+                message: "Processor Network Unavailable - Try Again"
+              }
+            })
+          }
+        })
+      default:
+        return ok({ [field]: { transaction: txn(input, success) } })
+    }
+  }
+  const route = (c: Call): StandInReply => {
+    const input = c.variables?.input
+    switch (c.operation) {
+      case "AegisTokenize": {
+        const number: string = input.creditCard.number
+        if (number === "4000000000000101")
+          return fail("Credit card number is invalid.", "VALIDATION", "81715")
+        const token = nextId("tokencc")
+        cards.set(token, number)
+        return ok({ tokenizeCreditCard: { paymentMethod: { id: token } } })
+      }
+      case "AegisCharge":
+      case "AegisAuthorize":
+        return payment(c.operation, input)
+      case "AegisCapture": {
+        const t = fake.transactions.get(input.transactionId)
+        if (!t) return fail("An object with this ID was not found.", "NOT_FOUND")
+        if (t.status !== "AUTHORIZED")
+          return fail("Cannot submit for settlement unless status is authorized.", "VALIDATION", "91507")
+        t.status = "SUBMITTED_FOR_SETTLEMENT"
+        t.amount = { value: input.amount, currencyCode: "USD" }
+        return ok({ captureTransaction: { transaction: t } })
+      }
+      case "AegisReverse": {
+        const t = fake.transactions.get(input.transactionId)
+        if (!t) return fail("An object with this ID was not found.", "NOT_FOUND")
+        t.status = "VOIDED"
+        return ok({ reverseTransaction: { reversal: { __typename: "Transaction", ...t } } })
+      }
+      case "AegisRefund": {
+        const t = fake.transactions.get(input.transactionId)
+        if (!t) return fail("An object with this ID was not found.", "NOT_FOUND")
+        const refund = {
+          id: nextId("cmVmdW5k"),
+          orderId: input.refund.orderId,
+          status: "SUBMITTED_FOR_SETTLEMENT",
+          amount: { value: input.refund.amount, currencyCode: "USD" }
+        }
+        refunds.push(refund)
+        t.refunds.push(refund)
+        return ok({ refundTransaction: { refund } })
+      }
+      case "AegisFindRefunds":
+        return ok({
+          search: {
+            refunds: {
+              edges: refunds.filter((r) => r.orderId === input.orderId.is).map((node) => ({ node }))
+            }
+          }
+        })
+      case "AegisFindTransactions":
+        return ok({
+          search: {
+            transactions: {
+              edges: [...fake.transactions.values()]
+                .filter((t) => t.orderId === input.orderId.is)
+                .map((node) => ({ node }))
+            }
+          }
+        })
+      case "AegisPing":
+        return ok({ ping: "pong" })
+      default:
+        return fail("Unknown operation", "VALIDATION")
+    }
+  }
+  const standIn = yield* localStandIn((r) => {
+    const parsed = JSON.parse(r.body)
+    const operation = /(?:mutation|query)\s+(\w+)/.exec(parsed.query)?.[1] ?? ""
+    const c: Call = { operation, variables: parsed.variables, headers: r.headers }
+    fake.calls.push(c)
+    const expected = `Basic ${Buffer.from(`${PUBLIC_KEY}:${PRIVATE_KEY}`).toString("base64")}`
+    if (r.path !== "/graphql" || r.headers.authorization !== expected) {
+      return jsonReply({
+        status: 401,
+        body: {
+          errors: [{ message: "Authentication failed", extensions: { errorClass: "AUTHENTICATION" } }]
+        }
+      })
+    }
+    return jsonReply(fake.override(c) ?? route(c))
+  })
+  return Object.assign(fake, { url: standIn.url }) satisfies Fake
+})
 
 const gateway = (fake: Fake, options: Partial<Braintree.Config> = {}) =>
   Braintree.make({
@@ -287,23 +261,15 @@ const gateway = (fake: Fake, options: Partial<Braintree.Config> = {}) =>
     ...options
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
-const failure = <A>(r: Either.Either<A, { readonly _tag: string; readonly code: string }>) =>
-  Either.isLeft(r) ? `${r.left._tag}:${r.left.code}` : "success"
-
-const assertNoSecrets = (errors: ReadonlyArray<unknown>) => {
-  for (const e of errors) {
-    const text = `${(e as Error).message} ${JSON.stringify(e)}`
-    for (const secret of [
-      PRIVATE_KEY,
-      PUBLIC_KEY,
-      "4111111111111111",
-      "4000000000009995",
-      "4000000000000101"
-    ]) {
-      assert.notInclude(text, secret)
-    }
-  }
-}
+/** No error carries the keys or a card number. */
+const assertNoSecrets = (errors: ReadonlyArray<unknown>) =>
+  assertNoSecretIn(errors, [
+    PRIVATE_KEY,
+    PUBLIC_KEY,
+    "4111111111111111",
+    "4000000000009995",
+    "4000000000000101"
+  ])
 
 describe("Braintree adapter against a local GraphQL stand-in", () => {
   it.scopedLive("tokenizes, charges with the attempt key as orderId, and maps outcomes", () =>
@@ -325,11 +291,10 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
       assert.strictEqual(charge?.headers["braintree-version"], Braintree.defaultVersion)
       assert.deepStrictEqual<unknown>(charge?.variables.input.transaction, {
         amount: "20.00",
-        orderId: keyOf(1),
+        orderId: attemptKey(1),
         merchantAccountId: "aegispay_usd"
       })
 
-      const errors: Array<unknown> = []
       const outcomes: Array<[string, string]> = [
         ["4000111111111115", "SoftDecline:do_not_honor"],
         ["4000000000009995", "HardDecline:insufficient_funds"],
@@ -338,15 +303,15 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
         ["4000000000000119", "Retryable:processor_network_unavailable"],
         ["4000000000000101", "HardDecline:invalid_card_81715"]
       ]
-      for (const [i, [number, expected]] of outcomes.entries()) {
-        const r = yield* Effect.either(braintree.authorize(request(10 + i, number)))
-        assert.strictEqual(failure(r), expected, number)
-        if (Either.isLeft(r)) {
-          assert.match(r.left.pspRequestId ?? "", /^req-/)
-          assert.strictEqual(r.left.httpStatus, 200)
-          errors.push(r.left)
+      const errors = yield* assertCardOutcomes(
+        (n, number) => braintree.authorize(request(n, number)),
+        10,
+        outcomes,
+        (error) => {
+          assert.match(error.pspRequestId ?? "", /^req-/)
+          assert.strictEqual(error.httpStatus, 200)
         }
-      }
+      )
       assertNoSecrets(errors)
     })
   )
@@ -384,14 +349,7 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
       assert.strictEqual(again.gatewayReference, refund.gatewayReference)
       assert.strictEqual(fake.calls.filter((c) => c.operation === "AegisRefund").length, 1)
 
-      const found = yield* braintree.status(keyOf(2))
-      assert.strictEqual(found._tag, "Found")
-      if (found._tag === "Found") {
-        assert.deepStrictEqual(
-          [found.payment.status, found.payment.amountCaptured, found.payment.amountRefunded],
-          ["captured", 1_500n, 500n]
-        )
-      }
+      assertFoundPayment(yield* braintree.status(attemptKey(2)), ["captured", 1_500n, 500n])
 
       const other = yield* braintree.authorize(request(3, "4111111111111111", "manual"))
       const voided = yield* braintree.void({
@@ -400,14 +358,14 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
       })
       assert.strictEqual(voided.status, "voided")
 
-      const late = yield* Effect.either(
-        braintree.capture({ gatewayReference: other.gatewayReference, amount: usd(1n), idempotencyKey: "c" })
+      yield* assertOutcome(
+        braintree.capture({ gatewayReference: other.gatewayReference, amount: usd(1n), idempotencyKey: "c" }),
+        "Misconfigured:validation_91507"
       )
-      assert.strictEqual(failure(late), "Misconfigured:validation_91507")
 
-      assert.deepStrictEqual(yield* braintree.status(keyOf(99)), { _tag: "NotFound" })
+      assert.deepStrictEqual(yield* braintree.status(attemptKey(99)), { _tag: "NotFound" })
       yield* Effect.either(braintree.authorize(request(4, "4000000000000069")))
-      const declined = yield* braintree.status(keyOf(4))
+      const declined = yield* braintree.status(attemptKey(4))
       assert.strictEqual(declined._tag === "Declined" ? declined.error.code : declined._tag, "expired_card")
       assert.isTrue((yield* braintree.health).reachable)
     })
@@ -420,7 +378,7 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
         const fake = yield* fakeBraintree
         const braintree = yield* gateway(fake, { timeout: "200 millis" })
         const errors: Array<unknown> = []
-        const on = (operation: string, answer: Answer | "hang") => (c: Call) =>
+        const on = (operation: string, answer: StandInAnswer) => (c: Call) =>
           c.operation === operation ? answer : undefined
         const run = (n: number, override: Override) =>
           Effect.gen(function* () {
@@ -439,7 +397,7 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
             body: { errors: [{ message: "Too many" }] }
           })
         )
-        assert.strictEqual(failure(limited), "Retryable:rate_limited")
+        assert.strictEqual(failureOf(limited), "Retryable:rate_limited")
         if (Either.isLeft(limited) && limited.left._tag === "Retryable") {
           assert.strictEqual(limited.left.retryAfter?.pipe(Duration.toMillis), 3_000)
           assert.strictEqual(limited.left.httpStatus, 429)
@@ -457,7 +415,7 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
             on("AegisCharge", { status: 500, body: { errors: [{ message: "boom" }] } }),
             "Ambiguous:server_error_500"
           ],
-          [on("AegisTokenize", { status: 503, raw: "<html>down</html>" }), "Retryable:server_error_503"],
+          [on("AegisTokenize", { status: 503, body: "<html>down</html>" }), "Retryable:server_error_503"],
           [on("AegisCharge", internal("INTERNAL")), "Ambiguous:internal_error"],
           [on("AegisTokenize", internal("INTERNAL")), "Retryable:internal_error"],
           [on("AegisCharge", internal("SERVICE_AVAILABILITY")), "Retryable:service_unavailable"],
@@ -467,11 +425,11 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
           [
             on("AegisCharge", {
               status: 200,
-              raw: '{"data": {"chargeCreditCard": {"transaction": {"id": 7}}}}'
+              body: '{"data": {"chargeCreditCard": {"transaction": {"id": 7}}}}'
             }),
             "Ambiguous:unparseable_success"
           ],
-          [on("AegisCharge", { status: 200, raw: "not json at all" }), "Ambiguous:unparseable_success"],
+          [on("AegisCharge", { status: 200, body: "not json at all" }), "Ambiguous:unparseable_success"],
           [
             on("AegisCharge", {
               status: 200,
@@ -509,7 +467,7 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
         ]
         for (const [i, [override, expected]] of cases.entries()) {
           const r = yield* run(30 + i, override)
-          assert.strictEqual(failure(r), expected, `case ${i}`)
+          assert.strictEqual(failureOf(r), expected, `case ${i}`)
           if (Either.isLeft(r) && r.left.code !== "timeout" && r.left.code !== "tokenize_timeout") {
             assert.isDefined(r.left.httpStatus, `case ${i}`)
           }
@@ -518,11 +476,8 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
         assert.strictEqual((ambiguousInternal as { pspRequestId?: string }).pspRequestId, "req-internal")
 
         // a search that fails moved no money
-        fake.override = on("AegisFindTransactions", { status: 502, raw: "" })
-        assert.strictEqual(
-          failure(yield* Effect.either(braintree.status(keyOf(1)))),
-          "Retryable:server_error_502"
-        )
+        fake.override = on("AegisFindTransactions", { status: 502, body: "" })
+        yield* assertOutcome(braintree.status(attemptKey(1)), "Retryable:server_error_502")
         fake.override = () => undefined
         assertNoSecrets(errors)
       })
@@ -532,8 +487,7 @@ describe("Braintree adapter against a local GraphQL stand-in", () => {
     Effect.gen(function* () {
       const fake = yield* fakeBraintree
       const braintree = yield* gateway(fake, { privateKey: Redacted.make("bt-wrong-private-zz9") })
-      const r = yield* Effect.either(braintree.authorize(request(60)))
-      assert.strictEqual(failure(r), "Misconfigured:authentication_failed")
+      const r = yield* assertOutcome(braintree.authorize(request(60)), "Misconfigured:authentication_failed")
       if (Either.isLeft(r)) {
         assert.strictEqual(r.left.httpStatus, 401)
         assert.notInclude(`${r.left.message} ${JSON.stringify(r.left)}`, "bt-wrong-private-zz9")

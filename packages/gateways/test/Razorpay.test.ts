@@ -1,23 +1,29 @@
-import { Card, Currency, Customer, type Gateway, type GatewayError, type Ids, Money } from "@aegispay/core"
+import { Card, Currency, Customer, type Gateway, type Ids, Money } from "@aegispay/core"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Redacted, Schema } from "effect"
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Razorpay from "../src/Razorpay.js"
+import {
+  assertCardOutcomes,
+  assertNoSecretIn,
+  assertOutcome,
+  attemptKey,
+  jsonReply,
+  localStandIn
+} from "./support/standIn.js"
+import type { RecordedRequest, StandInAnswer } from "./support/standIn.js"
 
 const KEY_ID = "rzp_test_1DP5mmOlF5G5ag"
 const SECRET = "thisIsTheRazorpayKeySecret42"
 const CARD = "4111111111111111"
 const id = "razorpay-test" as Ids.GatewayId
-const keyOf = (n: number) => `pay_01J9Z8X6Q2M4T7V3B5N8R1K${String(n).padStart(3, "0")}:1` as Ids.AttemptKey
 const inr = (amount: bigint) => Money.make(amount, Currency.make("INR"))
 const request = (
   n: number,
   number = CARD,
   captureMethod: "automatic" | "manual" = "automatic"
 ): Gateway.AuthorizeRequest => ({
-  idempotencyKey: keyOf(n),
+  idempotencyKey: attemptKey(n),
   amount: inr(50_000n),
   captureMethod,
   paymentMethod: {
@@ -27,15 +33,6 @@ const request = (
   customer: new Customer.Customer({ id: "cust_1" as Ids.CustomerId, email: "a@example.com" }),
   metadata: { contact: "+919000090000" }
 })
-
-interface Recorded {
-  readonly method: string
-  readonly path: string
-  readonly headers: IncomingHttpHeaders
-  readonly body: string
-}
-type Answer =
-  { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> } | "hang"
 
 const errorBody = (code: string, description: string, reason: string, step = "NA", paymentId?: string) => ({
   error: {
@@ -63,190 +60,155 @@ const THREE_DS = "4000000000003220"
  * a request first ("lost" performs it, then never answers).
  */
 const fakeRazorpay = (
-  fault: (request: Recorded, n: number) => Answer | "lost" | undefined = () => undefined
+  fault: (request: RecordedRequest, n: number) => StandInAnswer | "lost" | undefined = () => undefined
 ) =>
-  Effect.acquireRelease(
-    Effect.async<{
-      readonly url: string
-      readonly requests: Array<Recorded>
-      readonly server: Server
-      readonly payments: Map<string, Record<string, unknown>>
-    }>((resume) => {
-      const requests: Array<Recorded> = []
-      const orders = new Map<string, Record<string, unknown>>()
-      const payments = new Map<string, Record<string, unknown>>()
-      const auth = `Basic ${Buffer.from(`${KEY_ID}:${SECRET}`).toString("base64")}`
-      const handle = (r: Recorded): Answer => {
-        if (r.headers.authorization !== auth) {
-          return { status: 401, body: errorBody("BAD_REQUEST_ERROR", "Authentication failed", "NA") }
+  Effect.gen(function* () {
+    const orders = new Map<string, Record<string, unknown>>()
+    const payments = new Map<string, Record<string, unknown>>()
+    const auth = `Basic ${Buffer.from(`${KEY_ID}:${SECRET}`).toString("base64")}`
+    const handle = (r: RecordedRequest): StandInAnswer => {
+      if (r.headers.authorization !== auth) {
+        return { status: 401, body: errorBody("BAD_REQUEST_ERROR", "Authentication failed", "NA") }
+      }
+      const url = new URL(r.path, "http://x")
+      const body = r.body.length > 0 ? (JSON.parse(r.body) as Record<string, unknown>) : {}
+      const collection = (items: Array<unknown>) => ({ entity: "collection", count: items.length, items })
+      if (r.method === "GET" && url.pathname === "/v1/orders") {
+        const receipt = url.searchParams.get("receipt")
+        return {
+          status: 200,
+          body: collection([...orders.values()].filter((o) => receipt === null || o["receipt"] === receipt))
         }
-        const url = new URL(r.path, "http://x")
-        const body = r.body.length > 0 ? (JSON.parse(r.body) as Record<string, unknown>) : {}
-        const collection = (items: Array<unknown>) => ({ entity: "collection", count: items.length, items })
-        if (r.method === "GET" && url.pathname === "/v1/orders") {
-          const receipt = url.searchParams.get("receipt")
+      }
+      if (r.method === "POST" && url.pathname === "/v1/orders") {
+        const order = {
+          id: `order_${orders.size + 1}`,
+          entity: "order",
+          amount: body["amount"],
+          amount_paid: 0,
+          currency: body["currency"],
+          receipt: body["receipt"],
+          status: "created",
+          attempts: 0,
+          notes: body["notes"],
+          created_at: 1_700_000_000,
+          capture: body["payment_capture"]
+        }
+        orders.set(order.id, order)
+        return { status: 200, body: order }
+      }
+      const orderPayments = url.pathname.match(/^\/v1\/orders\/([^/]+)\/payments$/)
+      if (r.method === "GET" && orderPayments) {
+        return {
+          status: 200,
+          body: collection([...payments.values()].filter((p) => p["order_id"] === orderPayments[1]))
+        }
+      }
+      if (r.method === "POST" && url.pathname === "/v1/payments/create/json") {
+        const order = orders.get(String(body["order_id"]))
+        if (!order)
           return {
-            status: 200,
-            body: collection([...orders.values()].filter((o) => receipt === null || o["receipt"] === receipt))
+            status: 400,
+            body: errorBody("BAD_REQUEST_ERROR", "The id provided does not exist", "NA")
           }
-        }
-        if (r.method === "POST" && url.pathname === "/v1/orders") {
-          const order = {
-            id: `order_${orders.size + 1}`,
-            entity: "order",
-            amount: body["amount"],
-            amount_paid: 0,
-            currency: body["currency"],
-            receipt: body["receipt"],
-            status: "created",
-            attempts: 0,
-            notes: body["notes"],
-            created_at: 1_700_000_000,
-            capture: body["payment_capture"]
-          }
-          orders.set(order.id, order)
-          return { status: 200, body: order }
-        }
-        const orderPayments = url.pathname.match(/^\/v1\/orders\/([^/]+)\/payments$/)
-        if (r.method === "GET" && orderPayments) {
+        const number = String((body["card"] as Record<string, unknown> | undefined)?.["number"] ?? "")
+        const paymentId = `pay_${payments.size + 1}`
+        const decline = declines[number]
+        const status = decline
+          ? "failed"
+          : number === THREE_DS
+            ? "created"
+            : order["capture"]
+              ? "captured"
+              : "authorized"
+        payments.set(paymentId, {
+          id: paymentId,
+          entity: "payment",
+          amount: body["amount"],
+          currency: body["currency"],
+          status,
+          order_id: order["id"],
+          method: "card",
+          captured: status === "captured",
+          amount_refunded: 0,
+          error_code: decline ? "BAD_REQUEST_ERROR" : null,
+          error_description: decline ? decline[1] : null,
+          error_source: decline ? "customer" : null,
+          error_step: decline ? "payment_authorization" : null,
+          error_reason: decline ? decline[0] : null,
+          created_at: 1_700_000_000 + payments.size
+        })
+        if (decline) {
           return {
-            status: 200,
-            body: collection([...payments.values()].filter((p) => p["order_id"] === orderPayments[1]))
-          }
-        }
-        if (r.method === "POST" && url.pathname === "/v1/payments/create/json") {
-          const order = orders.get(String(body["order_id"]))
-          if (!order)
-            return {
-              status: 400,
-              body: errorBody("BAD_REQUEST_ERROR", "The id provided does not exist", "NA")
-            }
-          const number = String((body["card"] as Record<string, unknown> | undefined)?.["number"] ?? "")
-          const paymentId = `pay_${payments.size + 1}`
-          const decline = declines[number]
-          const status = decline
-            ? "failed"
-            : number === THREE_DS
-              ? "created"
-              : order["capture"]
-                ? "captured"
-                : "authorized"
-          payments.set(paymentId, {
-            id: paymentId,
-            entity: "payment",
-            amount: body["amount"],
-            currency: body["currency"],
-            status,
-            order_id: order["id"],
-            method: "card",
-            captured: status === "captured",
-            amount_refunded: 0,
-            error_code: decline ? "BAD_REQUEST_ERROR" : null,
-            error_description: decline ? decline[1] : null,
-            error_source: decline ? "customer" : null,
-            error_step: decline ? "payment_authorization" : null,
-            error_reason: decline ? decline[0] : null,
-            created_at: 1_700_000_000 + payments.size
-          })
-          if (decline) {
-            return {
-              status: 400,
-              body: errorBody("BAD_REQUEST_ERROR", decline[1], decline[0], "payment_authorization", paymentId)
-            }
-          }
-          return {
-            status: 200,
-            body: {
-              razorpay_payment_id: paymentId,
-              next: [
-                { action: "redirect", url: `https://api.razorpay.com/v1/payments/${paymentId}/authenticate` }
-              ]
-            }
-          }
-        }
-        const payment = url.pathname.match(/^\/v1\/payments\/([^/]+)(?:\/(capture|refund))?$/)
-        const p = payment ? payments.get(payment[1]!) : undefined
-        if (payment && !p)
-          return { status: 400, body: errorBody("BAD_REQUEST_ERROR", "The id provided does not exist", "NA") }
-        if (payment && p && r.method === "GET" && payment[2] === undefined) return { status: 200, body: p }
-        if (payment && p && payment[2] === "capture") {
-          if (p["status"] !== "authorized") {
-            return {
-              status: 400,
-              body: errorBody("BAD_REQUEST_ERROR", "This payment has already been captured", "NA")
-            }
-          }
-          Object.assign(p, { status: "captured", captured: true })
-          return { status: 200, body: p }
-        }
-        if (payment && p && payment[2] === "refund") {
-          Object.assign(p, { amount_refunded: Number(p["amount_refunded"]) + Number(body["amount"]) })
-          return {
-            status: 200,
-            body: {
-              id: "rfnd_1",
-              entity: "refund",
-              amount: body["amount"],
-              currency: "INR",
-              payment_id: p["id"],
-              notes: body["notes"],
-              receipt: null,
-              status: "processed",
-              speed_processed: "normal",
-              created_at: 1_700_000_100
-            }
+            status: 400,
+            body: errorBody("BAD_REQUEST_ERROR", decline[1], decline[0], "payment_authorization", paymentId)
           }
         }
         return {
-          status: 404,
-          body: errorBody("BAD_REQUEST_ERROR", "The requested URL was not found on the server.", "NA")
+          status: 200,
+          body: {
+            razorpay_payment_id: paymentId,
+            next: [
+              { action: "redirect", url: `https://api.razorpay.com/v1/payments/${paymentId}/authenticate` }
+            ]
+          }
         }
       }
-      const server = createServer((req, res) => {
-        let body = ""
-        req.setEncoding("utf8")
-        req.on("data", (chunk: string) => {
-          body += chunk
-        })
-        req.on("end", () => {
-          const recorded: Recorded = {
-            method: req.method ?? "",
-            path: req.url ?? "",
-            headers: req.headers,
-            body
+      const payment = url.pathname.match(/^\/v1\/payments\/([^/]+)(?:\/(capture|refund))?$/)
+      const p = payment ? payments.get(payment[1]!) : undefined
+      if (payment && !p)
+        return { status: 400, body: errorBody("BAD_REQUEST_ERROR", "The id provided does not exist", "NA") }
+      if (payment && p && r.method === "GET" && payment[2] === undefined) return { status: 200, body: p }
+      if (payment && p && payment[2] === "capture") {
+        if (p["status"] !== "authorized") {
+          return {
+            status: 400,
+            body: errorBody("BAD_REQUEST_ERROR", "This payment has already been captured", "NA")
           }
-          requests.push(recorded)
-          const injected = fault(recorded, requests.length)
-          const answer =
-            injected === "lost" ? (handle(recorded), "hang" as const) : (injected ?? handle(recorded))
-          if (answer === "hang") return
-          res.writeHead(answer.status, {
-            "content-type": "application/json; charset=UTF-8",
-            ...answer.headers
-          })
-          res.end(typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {}))
-        })
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address() as AddressInfo
-        resume(Effect.succeed({ url: `http://127.0.0.1:${address.port}`, requests, server, payments }))
-      })
-    }),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
+        }
+        Object.assign(p, { status: "captured", captured: true })
+        return { status: 200, body: p }
+      }
+      if (payment && p && payment[2] === "refund") {
+        Object.assign(p, { amount_refunded: Number(p["amount_refunded"]) + Number(body["amount"]) })
+        return {
+          status: 200,
+          body: {
+            id: "rfnd_1",
+            entity: "refund",
+            amount: body["amount"],
+            currency: "INR",
+            payment_id: p["id"],
+            notes: body["notes"],
+            receipt: null,
+            status: "processed",
+            speed_processed: "normal",
+            created_at: 1_700_000_100
+          }
+        }
+      }
+      return {
+        status: 404,
+        body: errorBody("BAD_REQUEST_ERROR", "The requested URL was not found on the server.", "NA")
+      }
+    }
+    const { requests, url } = yield* localStandIn((recorded, n) => {
+      const injected = fault(recorded, n)
+      return injected === "lost"
+        ? (handle(recorded), "hang")
+        : jsonReply(injected ?? handle(recorded), "application/json; charset=UTF-8")
+    })
+    return { url, requests, payments }
+  })
 
 const withRazorpay = <A, E>(
   f: (
     razorpay: Gateway.Gateway,
-    requests: ReadonlyArray<Recorded>,
+    requests: ReadonlyArray<RecordedRequest>,
     payments: Map<string, Record<string, unknown>>
   ) => Effect.Effect<A, E>,
   options: {
-    readonly fault?: (request: Recorded, n: number) => Answer | "lost" | undefined
+    readonly fault?: (request: RecordedRequest, n: number) => StandInAnswer | "lost" | undefined
     readonly timeout?: Duration.DurationInput
     readonly secret?: string
   } = {}
@@ -263,18 +225,12 @@ const withRazorpay = <A, E>(
     return yield* f(razorpay, requests, payments)
   }).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))
 
-const failure = <A>(r: Either.Either<A, GatewayError.GatewayError>) =>
-  Either.isLeft(r) ? `${r.left._tag}:${r.left.code}` : "success"
+/** No error carries the secret or the card number. */
+const assertClean = (e: unknown, secret = SECRET) => assertNoSecretIn([e], [secret, CARD])
 
-const assertClean = (e: unknown, secret = SECRET) => {
-  const text = `${e instanceof Error ? e.message : ""} ${JSON.stringify(e)} ${String(e)}`
-  assert.notInclude(text, secret)
-  assert.notInclude(text, CARD)
-}
-
-const jsonOf = (r: Recorded | undefined): Record<string, unknown> => JSON.parse(r?.body ?? "{}")
-const route = (r: Recorded) => `${r.method} ${r.path}`
-const creates = (requests: ReadonlyArray<Recorded>) =>
+const jsonOf = (r: RecordedRequest | undefined): Record<string, unknown> => JSON.parse(r?.body ?? "{}")
+const route = (r: RecordedRequest) => `${r.method} ${r.path}`
+const creates = (requests: ReadonlyArray<RecordedRequest>) =>
   requests.filter(
     (r) => r.method === "POST" && (r.path === "/v1/orders" || r.path === "/v1/payments/create/json")
   )
@@ -291,7 +247,7 @@ describe("Razorpay adapter against a local fake of its API", () => {
             ["captured", "pay_1", 50_000n, 50_000n, "pay_1"]
           )
           assert.deepStrictEqual(requests.map(route), [
-            `GET /v1/orders?receipt=${encodeURIComponent(keyOf(1))}`,
+            `GET /v1/orders?receipt=${encodeURIComponent(attemptKey(1))}`,
             "POST /v1/orders",
             "POST /v1/payments/create/json",
             "GET /v1/payments/pay_1"
@@ -305,7 +261,7 @@ describe("Razorpay adapter against a local fake of its API", () => {
           const order = jsonOf(requests[1])
           assert.deepStrictEqual(
             [order["amount"], order["currency"], order["receipt"], order["payment_capture"]],
-            [50_000, "INR", keyOf(1), true]
+            [50_000, "INR", attemptKey(1), true]
           )
           const payment = jsonOf(requests[2])
           assert.deepStrictEqual(
@@ -333,8 +289,10 @@ describe("Razorpay adapter against a local fake of its API", () => {
         const again = yield* razorpay.authorize(request(4))
         assert.deepStrictEqual([again.gatewayReference, again.status], [first.gatewayReference, "captured"])
         assert.strictEqual(creates(requests).length, 2, "one order and one payment")
-        const other = yield* Effect.either(razorpay.authorize({ ...request(4), amount: inr(1n) }))
-        assert.strictEqual(failure(other), "Misconfigured:idempotency_mismatch")
+        yield* assertOutcome(
+          razorpay.authorize({ ...request(4), amount: inr(1n) }),
+          "Misconfigured:idempotency_mismatch"
+        )
       })
     )
   )
@@ -350,19 +308,22 @@ describe("Razorpay adapter against a local fake of its API", () => {
             ["4000000000000002", "SoftDecline:payment_failed"],
             ["4000000000000119", "SoftDecline:bank_technical_error"]
           ]
-          for (const [i, [number, expected]] of outcomes.entries()) {
-            const r = yield* Effect.either(razorpay.authorize(request(10 + i, number)))
-            assert.strictEqual(failure(r), expected, number)
-            if (Either.isLeft(r)) {
-              assert.deepStrictEqual([r.left.httpStatus, r.left.pspRequestId], [400, `pay_${i + 1}`])
-              assertClean(r.left)
+          yield* assertCardOutcomes(
+            (n, number) => razorpay.authorize(request(n, number)),
+            10,
+            outcomes,
+            (error, i) => {
+              assert.deepStrictEqual([error.httpStatus, error.pspRequestId], [400, `pay_${i + 1}`])
+              assertClean(error)
             }
-          }
+          )
           const before = creates(requests).length
-          const replay = yield* Effect.either(razorpay.authorize(request(10, "4000000000009995")))
-          assert.strictEqual(failure(replay), "HardDecline:insufficient_funds")
+          yield* assertOutcome(
+            razorpay.authorize(request(10, "4000000000009995")),
+            "HardDecline:insufficient_funds"
+          )
           assert.strictEqual(creates(requests).length, before, "no new order or payment")
-          const found = yield* razorpay.status(keyOf(11))
+          const found = yield* razorpay.status(attemptKey(11))
           assert.strictEqual(
             found._tag === "Declined" ? `${found.error._tag}:${found.error.code}` : found._tag,
             "HardDecline:card_expired"
@@ -375,8 +336,7 @@ describe("Razorpay adapter against a local fake of its API", () => {
     withRazorpay(
       (razorpay) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(razorpay.authorize(request(20)))
-          assert.strictEqual(failure(r), "Retryable:rate_limited")
+          const r = yield* assertOutcome(razorpay.authorize(request(20)), "Retryable:rate_limited")
           if (Either.isLeft(r) && r.left._tag === "Retryable") {
             assert.deepStrictEqual(r.left.retryAfter, Duration.seconds(2))
             assert.strictEqual(r.left.httpStatus, 429)
@@ -396,19 +356,17 @@ describe("Razorpay adapter against a local fake of its API", () => {
     withRazorpay(
       (razorpay, requests) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(razorpay.authorize(request(21)))
-          assert.strictEqual(failure(r), "Ambiguous:server_error_500")
+          const r = yield* assertOutcome(razorpay.authorize(request(21)), "Ambiguous:server_error_500")
           if (Either.isLeft(r)) assert.strictEqual(r.left.httpStatus, 500)
           assert.strictEqual(requests.filter((x) => x.path === "/v1/payments/create/json").length, 1)
-          assert.deepStrictEqual(yield* razorpay.status(keyOf(21)), { _tag: "NotFound" })
-          const lookup = yield* Effect.either(razorpay.authorize(request(22)))
-          assert.strictEqual(failure(lookup), "Retryable:server_error_502")
+          assert.deepStrictEqual(yield* razorpay.status(attemptKey(21)), { _tag: "NotFound" })
+          yield* assertOutcome(razorpay.authorize(request(22)), "Retryable:server_error_502")
         }),
       {
         fault: (r) =>
           r.path === "/v1/payments/create/json"
             ? { status: 500, body: errorBody("SERVER_ERROR", "The server encountered an error.", "NA") }
-            : r.path.includes(encodeURIComponent(keyOf(22)))
+            : r.path.includes(encodeURIComponent(attemptKey(22)))
               ? { status: 502, body: "Bad Gateway" }
               : undefined
       }
@@ -419,16 +377,18 @@ describe("Razorpay adapter against a local fake of its API", () => {
     withRazorpay(
       (razorpay) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(razorpay.authorize(request(23)))
-          assert.strictEqual(failure(r), "Misconfigured:authentication_failed")
+          const r = yield* assertOutcome(
+            razorpay.authorize(request(23)),
+            "Misconfigured:authentication_failed"
+          )
           if (Either.isLeft(r)) {
             assert.strictEqual(r.left.httpStatus, 401)
             assertClean(r.left, "wrongSecretValue99")
           }
-          const refund = yield* Effect.either(
-            razorpay.refund({ gatewayReference: "pay_1", amount: inr(1n), idempotencyKey: "re_0123456789" })
+          const refund = yield* assertOutcome(
+            razorpay.refund({ gatewayReference: "pay_1", amount: inr(1n), idempotencyKey: "re_0123456789" }),
+            "Misconfigured:authentication_failed"
           )
-          assert.strictEqual(failure(refund), "Misconfigured:authentication_failed")
           assertClean(Either.isLeft(refund) ? refund.left : {}, "wrongSecretValue99")
           assert.isFalse((yield* razorpay.health).reachable)
         }),
@@ -440,16 +400,14 @@ describe("Razorpay adapter against a local fake of its API", () => {
     withRazorpay(
       (razorpay) =>
         Effect.gen(function* () {
-          const r = yield* Effect.either(razorpay.authorize(request(24)))
-          assert.strictEqual(failure(r), "Ambiguous:timeout")
+          const r = yield* assertOutcome(razorpay.authorize(request(24)), "Ambiguous:timeout")
           assertClean(Either.isLeft(r) ? r.left : {})
-          const lookup = yield* Effect.either(razorpay.authorize(request(25)))
-          assert.strictEqual(failure(lookup), "Retryable:timeout")
+          yield* assertOutcome(razorpay.authorize(request(25)), "Retryable:timeout")
         }),
       {
         timeout: "200 millis",
         fault: (r) =>
-          r.path === "/v1/payments/create/json" || r.path.includes(encodeURIComponent(keyOf(25)))
+          r.path === "/v1/payments/create/json" || r.path.includes(encodeURIComponent(attemptKey(25)))
             ? "hang"
             : undefined
       }
@@ -460,20 +418,14 @@ describe("Razorpay adapter against a local fake of its API", () => {
     withRazorpay(
       (razorpay) =>
         Effect.gen(function* () {
-          assert.strictEqual(
-            failure(yield* Effect.either(razorpay.authorize(request(26)))),
-            "Ambiguous:unparseable_success"
-          )
-          assert.strictEqual(
-            failure(yield* Effect.either(razorpay.authorize(request(27)))),
-            "Ambiguous:unparseable_success"
-          )
+          yield* assertOutcome(razorpay.authorize(request(26)), "Ambiguous:unparseable_success")
+          yield* assertOutcome(razorpay.authorize(request(27)), "Ambiguous:unparseable_success")
         }),
       {
         fault: (r) =>
           r.path === "/v1/payments/create/json"
             ? { status: 200, body: "<html>maintenance</html>" }
-            : r.path.includes(encodeURIComponent(keyOf(27)))
+            : r.path.includes(encodeURIComponent(attemptKey(27)))
               ? { status: 200, body: { entity: "collection", items: "nope" } }
               : undefined
       }
@@ -502,10 +454,10 @@ describe("Razorpay adapter against a local fake of its API", () => {
             idempotencyKey: "pay_x:capture"
           })
           assert.strictEqual(replay.status, "captured")
-          const voidCaptured = yield* Effect.either(
-            razorpay.void({ gatewayReference: auth.gatewayReference, idempotencyKey: "pay_x:void" })
+          yield* assertOutcome(
+            razorpay.void({ gatewayReference: auth.gatewayReference, idempotencyKey: "pay_x:void" }),
+            "Misconfigured:already_captured"
           )
-          assert.strictEqual(failure(voidCaptured), "Misconfigured:already_captured")
           const other = yield* razorpay.authorize(request(31, CARD, "manual"))
           const voided = yield* razorpay.void({
             gatewayReference: other.gatewayReference,
@@ -538,10 +490,9 @@ describe("Razorpay adapter against a local fake of its API", () => {
       withRazorpay(
         (razorpay, requests, payments) =>
           Effect.gen(function* () {
-            assert.deepStrictEqual(yield* razorpay.status(keyOf(40)), { _tag: "NotFound" })
-            const lost = yield* Effect.either(razorpay.authorize(request(40)))
-            assert.strictEqual(failure(lost), "Ambiguous:timeout")
-            const found = yield* razorpay.status(keyOf(40))
+            assert.deepStrictEqual(yield* razorpay.status(attemptKey(40)), { _tag: "NotFound" })
+            yield* assertOutcome(razorpay.authorize(request(40)), "Ambiguous:timeout")
+            const found = yield* razorpay.status(attemptKey(40))
             assert.strictEqual(found._tag === "Found" ? found.payment.status : found._tag, "captured")
             const replay = yield* razorpay.authorize(request(40))
             assert.strictEqual(replay.status, "captured")
