@@ -450,9 +450,6 @@ const refundTransition = (from: string, to: string) =>
   (from === "succeeded" || from === "partially_refunded") &&
   (to === "partially_refunded" || to === "refunded")
 
-/** Statuses and events the random programs reached: proves the generator explores the machine. */
-const reached = new Set<string>()
-
 describe("Payment: laws over random command sequences", () => {
   it.prop(
     "invariants hold, rejections are typed, terminal states stay terminal except refunds, versions rise by one, state = replay(events)",
@@ -491,8 +488,6 @@ describe("Payment: laws over random command sequences", () => {
           )
         }
         log.push(...result.right)
-        for (const e of result.right) reached.add(e._tag)
-        reached.add(next.status)
         state = next
       })
       assert.strictEqual(state.version, log.length)
@@ -524,7 +519,24 @@ describe("Payment: laws over random command sequences", () => {
     RUNS
   )
 
-  it("the random programs reach every status and every event", () => {
+  it("the random programs reach every status and every event (a fixed sample, so it cannot flake)", () => {
+    // the same generator as the laws above, sampled with a fixed seed: proves it explores the machine
+    const reached = new Set<string>()
+    for (const [startWithCreate, ops] of fc.sample(program, { seed: 20261201, numRuns: 3000 })) {
+      let state = Payment.initial as Payment.State
+      const all = startWithCreate
+        ? [((_: Payment.State, t: number) => create(10_000n, "automatic", t)) as Op, ...ops]
+        : ops
+      all.forEach((make, t) => {
+        const result = Payment.decide(state, make(state, t))
+        if (Either.isLeft(result)) return
+        for (const event of result.right) {
+          state = Payment.evolve(state, event)
+          reached.add(event._tag)
+        }
+        reached.add(state.status)
+      })
+    }
     const missing = [
       ...Payment.PaymentStatus.literals,
       ...PaymentEvent.PaymentEvent.members.map((m) => m._tag)
