@@ -6,6 +6,7 @@
 const suites: Record<string, () => Promise<unknown>> = {
   breaker: () => import("./breaker.js"),
   eventstore: () => import("./eventstore.js"),
+  http: () => import("./http.js"),
   relay: () => import("./relay.js")
 }
 
