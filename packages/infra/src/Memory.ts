@@ -111,18 +111,22 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
               new EventStore.ConcurrencyConflict({ streamId, expectedVersion, actualVersion: current.length })
             )
           }
+          // built from values that are already typed, so without re-validating them (per event, hot)
           const recorded = events.map(
             (event, i) =>
-              new EventStore.RecordedEvent({
-                eventId: eventIds[i]!,
-                streamId,
-                version: expectedVersion + i + 1,
-                globalPosition: position + BigInt(i) + 1n,
-                type: event._tag,
-                event,
-                metadata,
-                recordedAt: DateTime.unsafeMake(now)
-              })
+              new EventStore.RecordedEvent(
+                {
+                  eventId: eventIds[i]!,
+                  streamId,
+                  version: expectedVersion + i + 1,
+                  globalPosition: position + BigInt(i) + 1n,
+                  type: event._tag,
+                  event,
+                  metadata,
+                  recordedAt: DateTime.unsafeMake(now)
+                },
+                true
+              )
           )
           const before = Payment.replay(current.map((e) => e.event))
           const after = Payment.replay(events, before)
@@ -132,15 +136,18 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
           if (Payment.exists(after)) payments.set(streamId, after)
           for (const r of recorded) {
             outbox.set(r.eventId, {
-              message: new Outbox.OutboxMessage({
-                eventId: r.eventId,
-                streamId,
-                version: r.version,
-                topic: topicOf(r.event),
-                payload: Schema.encodeSync(EncodedRecordedEvent)(r),
-                headers: headersOf(r),
-                attempts: 0
-              }),
+              message: new Outbox.OutboxMessage(
+                {
+                  eventId: r.eventId,
+                  streamId,
+                  version: r.version,
+                  topic: topicOf(r.event),
+                  payload: Schema.encodeSync(EncodedRecordedEvent)(r),
+                  headers: headersOf(r),
+                  attempts: 0
+                },
+                true
+              ),
               position: r.globalPosition,
               createdAt: now,
               publishedAt: undefined,
