@@ -5,6 +5,7 @@
  */
 import { Migrator, SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { channelSql } from "./internal/channel.js"
 
 const init = Effect.flatMap(
   SqlClient.SqlClient,
@@ -86,6 +87,67 @@ const pendingByStream = Effect.flatMap(
       WHERE published_at IS NULL AND NOT dead_lettered`.unprepared
 )
 
+// The append as a function: its statements' plans are prepared once per session and reused, where
+// the same statements sent as one query text are parsed and planned on every append. It checks the
+// stream is at the expected version (otherwise returns that version and no positions), inserts the
+// events and one outbox row each (payload = head || global position || tail) in version order,
+// upserts the `payments` row and the `refunds` rows when given, notifies the relay, and returns the
+// events' global positions in version order. A racing writer meets the unique (stream_id, version)
+// on the events first (23505), so two appends never wait on each other in a lock cycle.
+const appendFunction = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql.unsafe(`
+    CREATE OR REPLACE FUNCTION aegispay_append(
+      p_stream_id text, p_expected_version integer, p_at timestamptz, p_metadata jsonb, p_events json, p_outbox json,
+      p_payment_id text, p_merchant_id text, p_customer_id text, p_status text, p_currency text, p_amount numeric,
+      p_awaiting_reconciliation boolean, p_version integer, p_created_at timestamptz, p_updated_at timestamptz,
+      p_snapshot jsonb, p_refunds json
+    ) RETURNS TABLE (actual integer, positions text) LANGUAGE plpgsql AS $append$
+    DECLARE
+      written text;
+    BEGIN
+      IF p_expected_version <> 0 AND NOT EXISTS (
+        SELECT 1 FROM events e WHERE e.stream_id = p_stream_id AND e.version = p_expected_version
+      ) THEN
+        RETURN QUERY SELECT coalesce(max(e.version), 0)::integer, NULL::text FROM events e WHERE e.stream_id = p_stream_id;
+        RETURN;
+      END IF;
+      WITH ev AS (
+        INSERT INTO events (event_id, stream_id, version, type, data, metadata, recorded_at)
+        SELECT x.event_id, p_stream_id, x.version, x.type, x.data::jsonb, p_metadata, p_at
+        FROM json_to_recordset(p_events) AS x(event_id text, version integer, type text, data text)
+        ORDER BY x.version
+        RETURNING event_id, version, global_position
+      ), ob AS (
+        INSERT INTO outbox (stream_id, event_id, topic, payload, headers, available_at, created_at)
+        SELECT p_stream_id, ev.event_id, o.topic, o.head || ev.global_position::text || o.tail, o.headers::jsonb, p_at, p_at
+        FROM ev JOIN json_to_recordset(p_outbox) AS o(event_id text, topic text, head text, tail text, headers text)
+          ON o.event_id = ev.event_id
+        ORDER BY ev.version
+      )
+      SELECT string_agg(ev.global_position::text, ',' ORDER BY ev.version) INTO written FROM ev;
+      IF p_payment_id IS NOT NULL THEN
+        INSERT INTO payments (id, merchant_id, customer_id, status, currency, amount, awaiting_reconciliation,
+          version, created_at, updated_at, snapshot)
+        VALUES (p_payment_id, p_merchant_id, p_customer_id, p_status, p_currency, p_amount, p_awaiting_reconciliation,
+          p_version, p_created_at, p_updated_at, p_snapshot)
+        ON CONFLICT (id) DO UPDATE SET status = excluded.status, awaiting_reconciliation = excluded.awaiting_reconciliation,
+          version = excluded.version, updated_at = excluded.updated_at, snapshot = excluded.snapshot;
+        IF p_refunds IS NOT NULL THEN
+          INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
+          SELECT r.id, p_payment_id, r.amount::numeric, r.status, r.created_at::timestamptz, r.updated_at::timestamptz
+          FROM json_to_recordset(p_refunds) AS r(id text, amount text, status text, created_at text, updated_at text)
+          ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at;
+        END IF;
+      END IF;
+      PERFORM pg_notify(${channelSql}, p_stream_id);
+      RETURN QUERY SELECT p_expected_version, written;
+    END
+    $append$;
+  `).unprepared
+)
+
 /**
  * Runs the migrations not yet applied (recorded in `aegispay_migrations`).
  *
@@ -96,7 +158,8 @@ export const run = Migrator.make({})({
   loader: Migrator.fromRecord({
     "0001_init": init,
     "0002_outbox_claims": claims,
-    "0003_outbox_pending_by_stream": pendingByStream
+    "0003_outbox_pending_by_stream": pendingByStream,
+    "0004_append_function": appendFunction
   }),
   table: "aegispay_migrations"
 })

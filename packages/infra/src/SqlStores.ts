@@ -19,7 +19,6 @@ import {
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { analytics, awaitsReconciliation, decodeCursor, encodeCursor } from "./internal/analytics.js"
-import { channelSql } from "./internal/channel.js"
 import { headersOf, topicOf } from "./Memory.js"
 
 const EventJson = Schema.parseJson(PaymentEvent.PaymentEvent)
@@ -122,12 +121,13 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
       })
 
     /**
-     * One statement, so one round trip and atomic without BEGIN/COMMIT: data-modifying CTEs insert
-     * the events (only if the stream is at `expectedVersion`: the event at that version exists, and
-     * unique `(stream_id, version)` rejects a concurrent writer), then the `payments` row, the
-     * `refunds` rows and the outbox rows (whose payload gets the event's global position), and
-     * notify the relay. Everything after the events reads them, so it runs after them: two racing
-     * appends meet on the events index first, never in a lock cycle.
+     * One statement, so one round trip and atomic without BEGIN/COMMIT: the `aegispay_append`
+     * function (migration 0004) inserts the events (only if the stream is at `expectedVersion`: the
+     * event at that version exists, and unique `(stream_id, version)` rejects a concurrent writer),
+     * the outbox rows (whose payload gets the event's global position), then the `payments` row and
+     * the `refunds` rows, and notifies the relay. The events come first: two racing appends meet on
+     * the events index, never in a lock cycle. The query text never changes and the function's plans
+     * are cached per session, so nothing is planned again per append.
      */
     const append: EventStore.Service["append"] = (streamId, expectedVersion, events, metadata = {}) =>
       Effect.gen(function* () {
@@ -175,7 +175,6 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
             if (cut < 0) throw new Error("outbox payload without globalPosition")
             return {
               event_id: r.eventId,
-              version: r.version,
               topic: topicOf(r.event),
               head: payload.slice(0, cut + POSITION_MARK.length - 2),
               tail: payload.slice(cut + POSITION_MARK.length - 1),
@@ -183,66 +182,30 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
             }
           })
         )
-        const written = sql`(SELECT count(*) AS n FROM ev) AS written WHERE written.n > 0`
-        const paymentRow = Payment.exists(after)
-          ? sql`, payment AS (
-              INSERT INTO payments (id, merchant_id, customer_id, status, currency, amount, awaiting_reconciliation,
-                version, created_at, updated_at, snapshot)
-              SELECT ${after.id}, ${after.merchantId}, ${after.customer.id}, ${after.status}, ${after.amount.currency},
-                ${after.amount.amount.toString()}::numeric, ${awaitsReconciliation(after)}, ${after.version}::int,
-                ${new Date(after.createdAt.epochMillis).toISOString()}::timestamptz,
-                ${new Date(after.updatedAt.epochMillis).toISOString()}::timestamptz,
-                ${Schema.encodeSync(PaymentJson)(after)}::jsonb
-              FROM ${written}
-              ON CONFLICT (id) DO UPDATE SET status = excluded.status, awaiting_reconciliation = excluded.awaiting_reconciliation,
-                version = excluded.version, updated_at = excluded.updated_at, snapshot = excluded.snapshot
-              RETURNING id)`
-          : sql``
+        const payment = Payment.exists(after) ? after : undefined
         // refunds rows only when a refund event is appended; they reference the payments row
         const refundRows =
-          Payment.exists(after) && events.some((e) => e._tag.startsWith("Refund"))
-            ? sql`, refund AS (
-                INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
-                SELECT r.id, payment.id, r.amount::numeric, r.status, r.created_at::timestamptz, r.updated_at::timestamptz
-                FROM json_to_recordset(${JSON.stringify(
-                  after.refunds.map((r) => ({
-                    id: r.id,
-                    amount: r.amount.toString(),
-                    status: r.status,
-                    created_at: new Date(r.requestedAt.epochMillis).toISOString(),
-                    updated_at: new Date(r.updatedAt.epochMillis).toISOString()
-                  }))
-                )}::json) AS r(id text, amount text, status text, created_at text, updated_at text), payment
-                ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at)`
-            : sql``
-        const rows = yield* sql<{
-          readonly actual: number
-          readonly inserted: string | null
-          readonly notified: number
-        }>`
-          WITH at_version AS (
-            SELECT 1 AS ok WHERE ${expectedVersion}::int = 0
-              OR EXISTS (SELECT 1 FROM events WHERE stream_id = ${streamId} AND version = ${expectedVersion}::int)
-          ), ev AS (
-            INSERT INTO events (event_id, stream_id, version, type, data, metadata, recorded_at)
-            SELECT e.event_id, ${streamId}, e.version, e.type, e.data::jsonb, ${JSON.stringify(encoded[0]!.metadata)}::jsonb,
-              ${at}::timestamptz
-            FROM json_to_recordset(${eventRows}::json) AS e(event_id text, version int, type text, data text), at_version
-            ORDER BY e.version
-            RETURNING event_id, version, global_position
-          )${paymentRow}${refundRows}, ob AS (
-            INSERT INTO outbox (stream_id, event_id, topic, payload, headers, available_at, created_at)
-            SELECT ${streamId}, ev.event_id, o.topic, o.head || ev.global_position::text || o.tail, o.headers::jsonb,
-              ${at}::timestamptz, ${at}::timestamptz
-            FROM ev JOIN json_to_recordset(${outboxRows}::json)
-              AS o(event_id text, version int, topic text, head text, tail text, headers text) ON o.event_id = ev.event_id
-            ORDER BY ev.version
-          ), wake AS (
-            SELECT pg_notify(${sql.literal(channelSql)}, ${streamId}) FROM ${written}
-          )
-          SELECT (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ${streamId})::int AS actual,
-            (SELECT json_agg(json_build_object('event_id', event_id, 'position', global_position::text))::text FROM ev) AS inserted,
-            (SELECT count(*) FROM wake)::int AS notified`.pipe(
+          payment !== undefined && events.some((e) => e._tag.startsWith("Refund"))
+            ? JSON.stringify(
+                payment.refunds.map((r) => ({
+                  id: r.id,
+                  amount: r.amount.toString(),
+                  status: r.status,
+                  created_at: new Date(r.requestedAt.epochMillis).toISOString(),
+                  updated_at: new Date(r.updatedAt.epochMillis).toISOString()
+                }))
+              )
+            : null
+        const rows = yield* sql<{ readonly actual: number; readonly positions: string | null }>`
+          SELECT actual, positions FROM aegispay_append(${streamId}, ${expectedVersion}::int, ${at}::timestamptz,
+            ${JSON.stringify(encoded[0]!.metadata)}::jsonb, ${eventRows}::json, ${outboxRows}::json,
+            ${payment?.id ?? null}::text, ${payment?.merchantId ?? null}::text, ${payment?.customer.id ?? null}::text,
+            ${payment?.status ?? null}::text, ${payment?.amount.currency ?? null}::text,
+            ${payment?.amount.amount.toString() ?? null}::numeric,
+            ${payment === undefined ? null : awaitsReconciliation(payment)}::boolean, ${payment?.version ?? null}::int,
+            ${payment === undefined ? null : new Date(payment.createdAt.epochMillis).toISOString()}::timestamptz,
+            ${payment === undefined ? null : new Date(payment.updatedAt.epochMillis).toISOString()}::timestamptz,
+            ${payment === undefined ? null : Schema.encodeSync(PaymentJson)(payment)}::jsonb, ${refundRows}::json)`.pipe(
           Effect.catchTag("SqlError", (e) =>
             isUniqueViolation(e)
               ? Effect.flatMap(currentVersion(streamId), (actual) =>
@@ -252,19 +215,14 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
           )
         )
         const row = rows[0]
-        if (row?.inserted == null) {
+        if (row?.positions == null) {
           states.delete(streamId)
           return yield* conflict(streamId, expectedVersion, row?.actual ?? 0)
         }
-        const positionOf = new Map(
-          (JSON.parse(row.inserted) as ReadonlyArray<{ event_id: string; position: string }>).map((r) => [
-            r.event_id,
-            BigInt(r.position)
-          ])
-        )
+        const positions = row.positions.split(",")
         remember(streamId, expectedVersion + events.length, after)
         return recorded.map(
-          (r) => new EventStore.RecordedEvent({ ...r, globalPosition: positionOf.get(r.eventId)! }, true)
+          (r, i) => new EventStore.RecordedEvent({ ...r, globalPosition: BigInt(positions[i]!) }, true)
         )
       }).pipe(Effect.withSpan("SqlEventStore.append", { attributes: { streamId, expectedVersion } }))
 

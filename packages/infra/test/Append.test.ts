@@ -111,6 +111,40 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             assert.isAtLeast((yield* outbox.backlog).pending, 4)
           }).pipe(Effect.provide(Ids.layerRandom))
       )
+
+      it.effect(
+        "an expected version the stream never reached: ConcurrencyConflict with the actual version, nothing written",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore.EventStore
+            const sql = yield* SqlClient.SqlClient
+            const other = (yield* SqlStores.make()).eventStore
+            const id = `${prefix}003` as Ids.PaymentId
+            yield* store.append(id, 0, [initiated(id), authenticated(1)])
+            const count = sql<{ readonly n: number }>`
+          SELECT (SELECT count(*) FROM events WHERE stream_id = ${id})::int
+            + (SELECT count(*) FROM outbox WHERE stream_id = ${id})::int AS n`
+            const before = (yield* count)[0]?.n
+            // `other` has no state for the stream: it reads it, finds version 2 and fails before writing
+            const ahead = yield* Effect.either(other.append(id, 5, [authenticated(5)]))
+            assert.isTrue(
+              Either.isLeft(ahead) &&
+                ahead.left._tag === "ConcurrencyConflict" &&
+                ahead.left.actualVersion === 2
+            )
+            // the function checks the version itself too (the store's check above may use a remembered state)
+            const direct = yield* sql<{ readonly actual: number; readonly positions: string | null }>`
+          SELECT actual, positions FROM aegispay_append(${id}, 4, now(), '{}'::jsonb,
+            ${JSON.stringify([{ event_id: `evt_${id}_x`, version: 5, type: "PaymentAuthenticated", data: "{}" }])}::json,
+            '[]'::json, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`
+            assert.deepStrictEqual(direct, [{ actual: 2, positions: null }])
+            assert.strictEqual((yield* count)[0]?.n, before)
+            const payment = yield* sql<{
+              readonly version: number
+            }>`SELECT version FROM payments WHERE id = ${id}`
+            assert.strictEqual(payment[0]?.version, 2)
+          }).pipe(Effect.provide(Ids.layerRandom))
+      )
     }
   )
 
