@@ -10,7 +10,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Deferred, Duration, Effect, Layer, PubSub, Queue, type Scope, Stream } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, PubSub, Queue, Random, type Scope, Stream } from "effect"
 import { channelSql } from "./internal/channel.js"
 import * as PgliteClient from "./PgliteClient.js"
 
@@ -68,7 +68,7 @@ export const layerPg: Layer.Layer<OutboxSignal, never, PgClient.PgClient> = Laye
     const subscribe = Effect.gen(function* () {
       const channel = yield* channelName
       const { next, wake } = yield* wakeQueue
-      const probe = `listening:${Math.random().toString(36).slice(2)}`
+      const probe = `listening:${(yield* Random.nextIntBetween(0, Number.MAX_SAFE_INTEGER)).toString(36)}`
       const ready = yield* Deferred.make<void>()
       yield* pg.listen(channel).pipe(
         Stream.runForEach((payload) =>
