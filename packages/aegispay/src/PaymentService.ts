@@ -382,17 +382,23 @@ export const make = (options: Options = {}) =>
           if (psp.status === "authorized" || psp.status === "captured") {
             return yield* decide(
               state,
-              new C.CompleteAttempt({ attempt: current.number, gatewayReference: psp.gatewayReference, at })
+              new C.CompleteAttempt(
+                { attempt: current.number, gatewayReference: psp.gatewayReference, at },
+                true
+              )
             )
           }
           if (psp.status === "pending") {
             return yield* decide(
               state,
-              new C.MarkAttemptOutcomeUnknown({
-                attempt: current.number,
-                reason: "the PSP reports the payment as pending",
-                at
-              })
+              new C.MarkAttemptOutcomeUnknown(
+                {
+                  attempt: current.number,
+                  reason: "the PSP reports the payment as pending",
+                  at
+                },
+                true
+              )
             )
           }
           const failure = new Failure.Failure({
@@ -400,7 +406,7 @@ export const make = (options: Options = {}) =>
             message: `the PSP reports the payment as ${psp.status}`,
             category: "soft_decline"
           })
-          return yield* decide(state, new C.FailAttempt({ attempt: current.number, failure, at }))
+          return yield* decide(state, new C.FailAttempt({ attempt: current.number, failure, at }, true))
         }
         const error = result.left
         if (error._tag === "Ambiguous") {
@@ -409,16 +415,19 @@ export const make = (options: Options = {}) =>
           )
           return yield* decide(
             state,
-            new C.MarkAttemptOutcomeUnknown({
-              attempt: current.number,
-              reason: `${error.code}: ${error.detail}`,
-              at
-            })
+            new C.MarkAttemptOutcomeUnknown(
+              {
+                attempt: current.number,
+                reason: `${error.code}: ${error.detail}`,
+                at
+              },
+              true
+            )
           )
         }
         return yield* decide(
           state,
-          new C.FailAttempt({ attempt: current.number, failure: failureOf(error), at })
+          new C.FailAttempt({ attempt: current.number, failure: failureOf(error), at }, true)
         )
       })
 
@@ -467,10 +476,13 @@ export const make = (options: Options = {}) =>
         if (Either.isLeft(validation)) {
           const e = validation.left
           yield* step(
-            new C.BlockPayment({
-              failure: new Failure.Failure({ code: e.code, message: e.reason, category: "validation" }),
-              at: yield* now
-            })
+            new C.BlockPayment(
+              {
+                failure: new Failure.Failure({ code: e.code, message: e.reason, category: "validation" }),
+                at: yield* now
+              },
+              true
+            )
           )
           yield* flush
           return state
@@ -478,28 +490,34 @@ export const make = (options: Options = {}) =>
         const fraud = yield* hooks.checkFraud(context)
         if (fraud._tag === "Deny") {
           yield* step(
-            new C.BlockPayment({
-              failure: new Failure.Failure({
-                code: "fraud_suspected",
-                message: fraud.reason,
-                category: "fraud"
-              }),
-              risk: new Risk.RiskAssessment({
-                score: fraud.score,
-                reason: fraud.reason,
-                checkedBy: fraud.hook
-              }),
-              at: yield* now
-            })
+            new C.BlockPayment(
+              {
+                failure: new Failure.Failure({
+                  code: "fraud_suspected",
+                  message: fraud.reason,
+                  category: "fraud"
+                }),
+                risk: new Risk.RiskAssessment({
+                  score: fraud.score,
+                  reason: fraud.reason,
+                  checkedBy: fraud.hook
+                }),
+                at: yield* now
+              },
+              true
+            )
           )
           yield* flush
           return state
         }
         yield* step(
-          new C.AuthenticatePayment({
-            risk: new Risk.RiskAssessment({ score: fraud.score, reason: fraud.reason }),
-            at: yield* now
-          })
+          new C.AuthenticatePayment(
+            {
+              risk: new Risk.RiskAssessment({ score: fraud.score, reason: fraud.reason }),
+              at: yield* now
+            },
+            true
+          )
         )
 
         const ranking = yield* router.route({
@@ -512,14 +530,17 @@ export const make = (options: Options = {}) =>
         })
         if (ranking.ordered.length === 0) {
           yield* step(
-            new C.BlockPayment({
-              failure: new Failure.Failure({
-                code: "no_gateway_available",
-                message: ranking.decision.reason,
-                category: "unavailable"
-              }),
-              at: yield* now
-            })
+            new C.BlockPayment(
+              {
+                failure: new Failure.Failure({
+                  code: "no_gateway_available",
+                  message: ranking.decision.reason,
+                  category: "unavailable"
+                }),
+                at: yield* now
+              },
+              true
+            )
           )
           yield* flush
           return state
@@ -530,11 +551,14 @@ export const make = (options: Options = {}) =>
           const gateway = yield* registry.get(gatewayId).pipe(Effect.option)
           if (Option.isNone(gateway)) continue
           yield* step(
-            new C.StartAttempt({
-              gateway: gatewayId,
-              ...(index === 0 ? { routing: ranking.decision } : {}),
-              at: yield* now
-            })
+            new C.StartAttempt(
+              {
+                gateway: gatewayId,
+                ...(index === 0 ? { routing: ranking.decision } : {}),
+                at: yield* now
+              },
+              true
+            )
           )
           yield* flush // the attempt and its key are durable before the PSP hears of it
           const after = yield* attempt(state, gateway.value, input.card)
@@ -555,7 +579,7 @@ export const make = (options: Options = {}) =>
                   message: `every gateway failed${last ? `; last: ${last.message}` : ""}`,
                   category: last?.category === "soft_decline" ? "soft_decline" : "exhausted"
                 })
-          yield* step(new C.FailPayment({ failure: final, at: yield* now }))
+          yield* step(new C.FailPayment({ failure: final, at: yield* now }, true))
         }
         yield* flush
         return state
@@ -659,7 +683,7 @@ export const make = (options: Options = {}) =>
         if (Either.isRight(result)) {
           const done = yield* decide(
             reserved,
-            operation === "capture" ? new C.CompleteCapture({ at }) : new C.CompleteVoid({ at })
+            operation === "capture" ? new C.CompleteCapture({ at }, true) : new C.CompleteVoid({ at }, true)
           )
           return (yield* commit(reserved.id, reserved, done.events)) as Payment.Payment
         }
@@ -677,7 +701,9 @@ export const make = (options: Options = {}) =>
         const failure = failureOf(e)
         const failed = yield* decide(
           reserved,
-          operation === "capture" ? new C.FailCapture({ failure, at }) : new C.FailVoid({ failure, at })
+          operation === "capture"
+            ? new C.FailCapture({ failure, at }, true)
+            : new C.FailVoid({ failure, at }, true)
         )
         yield* commit(reserved.id, reserved, failed.events)
         yield* Effect.logInfo(`${operation} failed`).pipe(
@@ -816,7 +842,7 @@ export const make = (options: Options = {}) =>
             if (Either.isRight(result)) {
               const done = yield* decide(
                 reserved,
-                new C.CompleteRefund({ refundId, gatewayReference: result.right.gatewayReference, at })
+                new C.CompleteRefund({ refundId, gatewayReference: result.right.gatewayReference, at }, true)
               )
               const next = (yield* commit(state.id, reserved, done.events)) as Payment.Payment
               yield* Effect.logInfo("refund succeeded").pipe(
@@ -833,7 +859,7 @@ export const make = (options: Options = {}) =>
             if (e._tag === "HardDecline" || e._tag === "SoftDecline" || e._tag === "Misconfigured") {
               const failed = yield* decide(
                 reserved,
-                new C.FailRefund({ refundId, failure: failureOf(e), at })
+                new C.FailRefund({ refundId, failure: failureOf(e), at }, true)
               )
               const next = (yield* commit(state.id, reserved, failed.events)) as Payment.Payment
               yield* Effect.logInfo("refund failed").pipe(

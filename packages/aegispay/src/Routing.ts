@@ -399,17 +399,24 @@ export const rank = (
   const finite = (n: number) => (Number.isFinite(n) ? { score: n } : {})
   return {
     ordered: scored.map((s) => s.gateway.id),
-    decision: new Routing.RoutingDecision({
-      strategy: request.pinned !== undefined ? "pinned" : name,
-      reason:
-        (request.pinned !== undefined ? `pinned to ${request.pinned}` : reason) +
-        (eliminated.length > 0
-          ? `; eliminated ${eliminated.map((e) => `${e.gateway.id} (${e.why})`).join(", ")}`
-          : ""),
-      candidates: [
-        ...scored.map((s) => new Routing.RoutingCandidate({ gateway: s.gateway.id, ...finite(s.score) })),
-        ...eliminated.map((e) => new Routing.RoutingCandidate({ gateway: e.gateway.id, eliminated: e.why }))
-      ]
-    })
+    decision: new Routing.RoutingDecision(
+      {
+        strategy: request.pinned !== undefined ? "pinned" : name,
+        reason:
+          (request.pinned !== undefined ? `pinned to ${request.pinned}` : reason) +
+          (eliminated.length > 0
+            ? `; eliminated ${eliminated.map((e) => `${e.gateway.id} (${e.why})`).join(", ")}`
+            : ""),
+        candidates: [
+          ...scored.map(
+            (s) => new Routing.RoutingCandidate({ gateway: s.gateway.id, ...finite(s.score) }, true)
+          ),
+          ...eliminated.map(
+            (e) => new Routing.RoutingCandidate({ gateway: e.gateway.id, eliminated: e.why }, true)
+          )
+        ]
+      },
+      true
+    )
   }
 }

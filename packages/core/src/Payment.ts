@@ -423,21 +423,27 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
       return invalid(p, command, "the payment already exists")
     case "AuthenticatePayment":
       return ok(
-        new Event.PaymentAuthenticated({ ...(command.risk ? { risk: command.risk } : {}), at: command.at })
+        new Event.PaymentAuthenticated(
+          { ...(command.risk ? { risk: command.risk } : {}), at: command.at },
+          true
+        )
       )
     case "BlockPayment":
       return ok(
-        new Event.PaymentBlocked({
-          failure: command.failure,
-          ...(command.risk ? { risk: command.risk } : {}),
-          at: command.at
-        })
+        new Event.PaymentBlocked(
+          {
+            failure: command.failure,
+            ...(command.risk ? { risk: command.risk } : {}),
+            at: command.at
+          },
+          true
+        )
       )
     case "CancelPayment": {
       const reason = command.reason !== undefined ? { reason: command.reason } : {}
       return p.status === "requires_capture"
-        ? ok(new Event.VoidRequested({ ...reason, at: command.at }))
-        : ok(new Event.PaymentCancelled({ ...reason, at: command.at }))
+        ? ok(new Event.VoidRequested({ ...reason, at: command.at }, true))
+        : ok(new Event.PaymentCancelled({ ...reason, at: command.at }, true))
     }
     case "StartAttempt": {
       const current = currentAttempt(p)
@@ -459,13 +465,16 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
       }
       const attempt = p.attempts.length + 1
       return ok(
-        new Event.AttemptStarted({
-          attempt,
-          gateway: command.gateway,
-          idempotencyKey: attemptKey(p.id, attempt),
-          ...(command.routing ? { routing: command.routing } : {}),
-          at: command.at
-        })
+        new Event.AttemptStarted(
+          {
+            attempt,
+            gateway: command.gateway,
+            idempotencyKey: attemptKey(p.id, attempt),
+            ...(command.routing ? { routing: command.routing } : {}),
+            at: command.at
+          },
+          true
+        )
       )
     }
     case "FailAttempt": {
@@ -478,24 +487,30 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
       }
       return Either.flatMap(decideAttempt(p, command, ["pending", "unknown"]), (attempt) =>
         ok(
-          new Event.AttemptFailed({
-            attempt: attempt.number,
-            gateway: attempt.gateway,
-            failure: command.failure,
-            at: command.at
-          })
+          new Event.AttemptFailed(
+            {
+              attempt: attempt.number,
+              gateway: attempt.gateway,
+              failure: command.failure,
+              at: command.at
+            },
+            true
+          )
         )
       )
     }
     case "MarkAttemptOutcomeUnknown":
       return Either.flatMap(decideAttempt(p, command, ["pending"]), (attempt) =>
         ok(
-          new Event.AttemptOutcomeUnknown({
-            attempt: attempt.number,
-            gateway: attempt.gateway,
-            reason: command.reason,
-            at: command.at
-          })
+          new Event.AttemptOutcomeUnknown(
+            {
+              attempt: attempt.number,
+              gateway: attempt.gateway,
+              reason: command.reason,
+              at: command.at
+            },
+            true
+          )
         )
       )
     case "CompleteAttempt":
@@ -508,8 +523,8 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
           at: command.at
         }
         return p.captureMethod === "manual"
-          ? ok(new Event.PaymentAuthorized(fields))
-          : ok(new Event.PaymentCaptured(fields))
+          ? ok(new Event.PaymentAuthorized(fields, true))
+          : ok(new Event.PaymentCaptured(fields, true))
       })
     case "FailPayment": {
       const current = currentAttempt(p)
@@ -520,13 +535,13 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
           `attempt ${current.number} is ${current.status}: its outcome must be known before the payment fails`
         )
       }
-      return ok(new Event.PaymentFailed({ failure: command.failure, at: command.at }))
+      return ok(new Event.PaymentFailed({ failure: command.failure, at: command.at }, true))
     }
     case "CapturePayment": {
       const amount = command.amount ?? p.amountAuthorized
       if (amount <= 0n) return badAmount(p, amount, p.amountAuthorized, "NotPositive")
       if (amount > p.amountAuthorized) return badAmount(p, amount, p.amountAuthorized, "ExceedsAuthorized")
-      return ok(new Event.CaptureRequested({ amount, at: command.at }))
+      return ok(new Event.CaptureRequested({ amount, at: command.at }, true))
     }
     case "CompleteCapture":
     case "FailCapture": {
@@ -534,18 +549,21 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
       if (pending?._tag !== "Capture") return invalid(p, command, "no capture is pending")
       if (command._tag === "FailCapture") {
         return ok(
-          new Event.CaptureFailed({ amount: pending.amount, failure: command.failure, at: command.at })
+          new Event.CaptureFailed({ amount: pending.amount, failure: command.failure, at: command.at }, true)
         )
       }
       const attempt = currentAttempt(p)
       return ok(
-        new Event.PaymentCaptured({
-          attempt: attempt?.number ?? 1,
-          gateway: attempt?.gateway ?? p.gateway ?? ("unknown" as GatewayId),
-          gatewayReference: p.gatewayReference ?? attempt?.gatewayReference ?? "",
-          amount: pending.amount,
-          at: command.at
-        })
+        new Event.PaymentCaptured(
+          {
+            attempt: attempt?.number ?? 1,
+            gateway: attempt?.gateway ?? p.gateway ?? ("unknown" as GatewayId),
+            gatewayReference: p.gatewayReference ?? attempt?.gatewayReference ?? "",
+            amount: pending.amount,
+            at: command.at
+          },
+          true
+        )
       )
     }
     case "CompleteVoid":
@@ -553,12 +571,15 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
       const pending = p.pendingOperation
       if (pending?._tag !== "Void") return invalid(p, command, "no void is pending")
       return command._tag === "FailVoid"
-        ? ok(new Event.VoidFailed({ failure: command.failure, at: command.at }))
+        ? ok(new Event.VoidFailed({ failure: command.failure, at: command.at }, true))
         : ok(
-            new Event.PaymentVoided({
-              ...(pending.reason !== undefined ? { reason: pending.reason } : {}),
-              at: command.at
-            })
+            new Event.PaymentVoided(
+              {
+                ...(pending.reason !== undefined ? { reason: pending.reason } : {}),
+                at: command.at
+              },
+              true
+            )
           )
     }
     case "RequestRefund": {
@@ -571,12 +592,15 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
       if (amount <= 0n) return badAmount(p, amount, limit, "NotPositive")
       if (amount > limit) return badAmount(p, amount, limit, "ExceedsRefundable")
       return ok(
-        new Event.RefundRequested({
-          refundId: command.refundId,
-          amount,
-          ...(command.reason !== undefined ? { reason: command.reason } : {}),
-          at: command.at
-        })
+        new Event.RefundRequested(
+          {
+            refundId: command.refundId,
+            amount,
+            ...(command.reason !== undefined ? { reason: command.reason } : {}),
+            at: command.at
+          },
+          true
+        )
       )
     }
     case "CompleteRefund":
@@ -587,22 +611,28 @@ const decideExisting = (p: Payment, command: Command.PaymentCommand): Events => 
         return invalid(p, command, `refund ${refund.id} is already ${refund.status}`)
       return command._tag === "CompleteRefund"
         ? ok(
-            new Event.RefundSucceeded({
-              refundId: refund.id,
-              amount: refund.amount,
-              ...(command.gatewayReference !== undefined
-                ? { gatewayReference: command.gatewayReference }
-                : {}),
-              at: command.at
-            })
+            new Event.RefundSucceeded(
+              {
+                refundId: refund.id,
+                amount: refund.amount,
+                ...(command.gatewayReference !== undefined
+                  ? { gatewayReference: command.gatewayReference }
+                  : {}),
+                at: command.at
+              },
+              true
+            )
           )
         : ok(
-            new Event.RefundFailed({
-              refundId: refund.id,
-              amount: refund.amount,
-              failure: command.failure,
-              at: command.at
-            })
+            new Event.RefundFailed(
+              {
+                refundId: refund.id,
+                amount: refund.amount,
+                failure: command.failure,
+                at: command.at
+              },
+              true
+            )
           )
     }
   }
@@ -643,17 +673,20 @@ export const decide = <S extends State>(state: S, command: CommandFor<S>): Event
       )
     }
     return ok(
-      new Event.PaymentInitiated({
-        paymentId: create.paymentId,
-        merchantId: create.merchantId,
-        amount: create.amount,
-        captureMethod: create.captureMethod,
-        customer: create.customer,
-        card: create.card,
-        ...(create.description !== undefined ? { description: create.description } : {}),
-        metadata: create.metadata,
-        at: create.at
-      })
+      new Event.PaymentInitiated(
+        {
+          paymentId: create.paymentId,
+          merchantId: create.merchantId,
+          amount: create.amount,
+          captureMethod: create.captureMethod,
+          customer: create.customer,
+          card: create.card,
+          ...(create.description !== undefined ? { description: create.description } : {}),
+          metadata: create.metadata,
+          at: create.at
+        },
+        true
+      )
     )
   }
   return decideExisting(state, cmd)
