@@ -261,6 +261,7 @@ export const make = (options: Options = {}) =>
         : Effect.gen(function* () {
             yield* store.append(paymentId, from.version, events, yield* metadata).pipe(
               Effect.withSpan("EventStore.append", {
+                captureStackTrace: false,
                 attributes: {
                   paymentId,
                   expectedVersion: from.version,
@@ -268,7 +269,9 @@ export const make = (options: Options = {}) =>
                 }
               })
             )
-            yield* hooks.publish(paymentId, events).pipe(Effect.withSpan("Hooks.publish"))
+            yield* hooks
+              .publish(paymentId, events)
+              .pipe(Effect.withSpan("Hooks.publish", { captureStackTrace: false }))
             return Payment.replay(events, from)
           })
 
@@ -286,7 +289,10 @@ export const make = (options: Options = {}) =>
     /** Runs `body` holding the payment's lock; retries it from fresh state on a version conflict. */
     const locked = <A, E, R>(paymentId: Ids.PaymentId, body: Effect.Effect<A, E, R>) =>
       locks.withLock(`payment:${paymentId}`, body, lockTimeout).pipe(
-        Effect.withSpan("LockManager.withLock", { attributes: { key: `payment:${paymentId}` } }),
+        Effect.withSpan("LockManager.withLock", {
+          captureStackTrace: false,
+          attributes: { key: `payment:${paymentId}` }
+        }),
         Effect.retry({
           times: conflictRetries,
           while: (e) => (e as { _tag?: string })._tag === "ConcurrencyConflict"
@@ -309,7 +315,9 @@ export const make = (options: Options = {}) =>
       if (key === undefined) return Effect.map(body, (value) => ({ value, replayed: false }))
       const claim = { merchantId, key, requestHash: requestHash(request) }
       return Effect.gen(function* () {
-        const result = yield* idempotency.claim(claim).pipe(Effect.withSpan("IdempotencyStore.claim"))
+        const result = yield* idempotency
+          .claim(claim)
+          .pipe(Effect.withSpan("IdempotencyStore.claim", { captureStackTrace: false }))
         if (result._tag === "Completed") yield* Metric.update(Metrics.idempotentReplays, 1)
         switch (result._tag) {
           case "InFlight":
@@ -357,6 +365,7 @@ export const make = (options: Options = {}) =>
         const result = yield* guard.call(gateway.id, gateway.authorize(request)).pipe(
           Effect.either,
           Effect.withSpan("Gateway.authorize", {
+            captureStackTrace: false,
             attributes: {
               gateway: gateway.id,
               attempt: current.number,
@@ -633,6 +642,7 @@ export const make = (options: Options = {}) =>
             ),
             Metric.trackDuration(Metrics.paymentDuration),
             Effect.withSpan("PaymentService.create", {
+              captureStackTrace: false,
               attributes: { paymentId, merchantId: input.merchantId }
             })
           )
@@ -746,7 +756,12 @@ export const make = (options: Options = {}) =>
           yield* hooks.after("capture", state.id, next.status)
           return next
         })
-      ).pipe(Effect.withSpan("PaymentService.capture", { attributes: { paymentId: input.paymentId } }))
+      ).pipe(
+        Effect.withSpan("PaymentService.capture", {
+          captureStackTrace: false,
+          attributes: { paymentId: input.paymentId }
+        })
+      )
 
     const cancel: Service["cancel"] = (input) =>
       locked(
@@ -783,7 +798,12 @@ export const make = (options: Options = {}) =>
           yield* hooks.after("cancel", state.id, next.status)
           return next
         })
-      ).pipe(Effect.withSpan("PaymentService.cancel", { attributes: { paymentId: input.paymentId } }))
+      ).pipe(
+        Effect.withSpan("PaymentService.cancel", {
+          captureStackTrace: false,
+          attributes: { paymentId: input.paymentId }
+        })
+      )
 
     const refundView = (p: Payment.Payment, id: Ids.RefundId): RefundView => {
       const r = p.refunds.find((x) => x.id === id)!
@@ -883,7 +903,12 @@ export const make = (options: Options = {}) =>
           201,
           body
         )
-      }).pipe(Effect.withSpan("PaymentService.refund", { attributes: { paymentId: input.paymentId } }))
+      }).pipe(
+        Effect.withSpan("PaymentService.refund", {
+          captureStackTrace: false,
+          attributes: { paymentId: input.paymentId }
+        })
+      )
 
     const get: Service["get"] = (merchantId, paymentId) =>
       readModel.get(merchantId, paymentId).pipe(

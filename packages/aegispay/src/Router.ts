@@ -47,7 +47,7 @@ export const make = (strategy: Routing.Strategy = Routing.defaultStrategy) =>
         // a hook may reorder or drop candidates, never add unknown or eliminated ones
         const eligible = new Set<string>(proposed.ordered)
         return { ...ranking, ordered: ranking.ordered.filter((id) => eligible.has(id)) }
-      }).pipe(Effect.withSpan("Router.route"))
+      }).pipe(Effect.withSpan("Router.route", { captureStackTrace: false }))
     return Router.of({ route, snapshots })
   })
 

@@ -256,6 +256,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
       ).pipe(
         Effect.map(({ requestId, value }) => toPayment(value, requestId)),
         Effect.withSpan("Stripe.authorize", {
+          captureStackTrace: false,
           attributes: { gateway: config.id, idempotencyKey: req.idempotencyKey }
         })
       )
@@ -324,7 +325,10 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
           }
           return { _tag: "Found", payment: toPayment(pi, requestId) }
         }),
-        Effect.withSpan("Stripe.status", { attributes: { gateway: config.id, idempotencyKey: key } })
+        Effect.withSpan("Stripe.status", {
+          captureStackTrace: false,
+          attributes: { gateway: config.id, idempotencyKey: key }
+        })
       )
 
     const health: Gateway.Gateway["health"] = probe(Effect.as(search("aegispay_health_probe"), true))

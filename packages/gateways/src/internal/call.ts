@@ -91,6 +91,7 @@ export const send = (
       )
     ),
     Effect.withSpan("Gateway.http", {
+      captureStackTrace: false,
       attributes: { gateway, method: request.method, url: request.url.replace(/\?.*$/, "") }
     })
   )
