@@ -9,7 +9,7 @@
 import { Server, ServerConfig } from "@aegispay/http"
 import { NodeRuntime } from "@effect/platform-node"
 import { Setup } from "aegispay"
-import { Console, Context, Effect, Layer, Option } from "effect"
+import { Cause, Console, Context, Effect, Layer, Option } from "effect"
 
 const program = Effect.gen(function* () {
   const config = yield* ServerConfig.config
@@ -39,5 +39,19 @@ curl -s ${url}/v1/payments \\
   return yield* Effect.never
 })
 
-// the app sets up its own logger (LOG_FORMAT), so runMain does not add its pretty one
-NodeRuntime.runMain(Effect.scoped(program), { disablePrettyLogger: true })
+/** One line for an operator: the configuration error, or why the port could not be opened. */
+const reason = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const inner = (error as { readonly cause?: unknown }).cause
+  return inner instanceof Error ? inner.message : error instanceof Error ? error.message : String(error)
+}
+
+const main = Effect.scoped(program).pipe(
+  Effect.tapErrorCause((cause) =>
+    Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`AegisPay did not start: ${reason(cause)}`)
+  )
+)
+
+// the app sets up its own logger (LOG_FORMAT), so runMain adds neither its pretty logger nor a second
+// report of a start-up failure (printed above as one line; the exit code is 1)
+NodeRuntime.runMain(main, { disablePrettyLogger: true, disableErrorReporting: true })
