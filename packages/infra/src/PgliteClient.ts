@@ -4,7 +4,9 @@
  *
  * PGlite is a single PostgreSQL session, so statements and transactions take turns on one permit:
  * a transaction holds it from BEGIN to COMMIT, and a statement outside any transaction waits for it.
- * The same SQL (compiled for PostgreSQL) serves both drivers.
+ * The same SQL (compiled for PostgreSQL) serves both drivers. A data directory is locked for the
+ * life of the client (`<dataDir>.lock`, with the process id): PGlite does not lock it itself, and a
+ * second process writing the same directory corrupts it, so a second process fails to open it.
  *
  * @since 0.1.0
  */
@@ -15,6 +17,7 @@ import { PGlite } from "@electric-sql/pglite"
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import { mkdir } from "node:fs/promises"
 import { dirname } from "node:path"
+import { lockDataDir } from "./internal/dataDirLock.js"
 
 /**
  * @since 0.1.0
@@ -31,10 +34,18 @@ export interface Options {
  */
 export const make = (options: Options = {}) =>
   Effect.gen(function* () {
+    if (options.dataDir !== undefined) {
+      yield* Effect.tryPromise({
+        try: () => mkdir(dirname(options.dataDir!), { recursive: true }),
+        catch: (cause) =>
+          new SqlError.SqlError({ cause, message: "could not create the data directory's parent" })
+      })
+      // one process per data directory: PGlite does not lock it itself, and two writers corrupt it
+      yield* lockDataDir(options.dataDir)
+    }
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
-          if (options.dataDir !== undefined) await mkdir(dirname(options.dataDir), { recursive: true })
           return PGlite.create(options.dataDir === undefined ? undefined : options.dataDir)
         },
         catch: (cause) => new SqlError.SqlError({ cause, message: "could not open the embedded database" })
