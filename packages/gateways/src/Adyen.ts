@@ -44,6 +44,7 @@ import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Clock, Duration, Effect, Either, Option, Redacted, Ref, Schedule, Schema } from "effect"
 import * as internal from "./internal/adyenRefusal.js"
+import { requestIdOf } from "./internal/errorFields.js"
 import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 
@@ -115,9 +116,6 @@ const withBodyReference = (reply: Reply): Reply =>
           )
         )
       }
-
-const requestIdOf = (requestId: string | undefined) =>
-  requestId !== undefined ? { pspRequestId: requestId } : {}
 
 /**
  * Maps an Adyen answer that is not a 2xx to the taxonomy. `charges`: whether the request may have

@@ -66,6 +66,12 @@ import { Gateway, GatewayError, Money } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { type Duration, Effect, Either, Encoding, Option, ParseResult, Redacted, Schema } from "effect"
 import * as Q from "./internal/braintreeQueries.js"
+import {
+  type Common,
+  commonOf,
+  requestIdOf as requestIdField,
+  scrub as scrubPans
+} from "./internal/errorFields.js"
 import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 
@@ -283,23 +289,7 @@ const Envelope = Schema.Struct({
   )
 })
 
-const scrub = (text: string): string => text.replace(/\d[\d -]{10,}\d/g, "[redacted]").slice(0, 500)
-
-interface Common {
-  readonly gateway: Ids.GatewayId
-  readonly httpStatus?: number
-  readonly pspRequestId?: string
-}
-
-const commonOf = (
-  gateway: Ids.GatewayId,
-  status: number | undefined,
-  requestId: string | undefined
-): Common => ({
-  gateway,
-  ...(status !== undefined ? { httpStatus: status } : {}),
-  ...(requestId !== undefined ? { pspRequestId: requestId } : {})
-})
+const scrub = (text: string): string => scrubPans(text).slice(0, 500)
 
 const requestIdOf = (reply: Reply): string | undefined =>
   Option.getOrUndefined(
@@ -516,7 +506,7 @@ const toPayment = (txn: Transaction, requestId: string | undefined): Gateway.Gat
     amountAuthorized: status === "failed" || status === "pending" ? 0n : amount,
     amountCaptured: status === "captured" ? amount : 0n,
     amountRefunded: refunded,
-    ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+    ...requestIdField(requestId)
   })
 }
 
@@ -525,7 +515,7 @@ const toRefund = (refund: RefundNode, fallback: bigint, requestId: string | unde
     gatewayReference: refund.id,
     amount: refund.amount ?? fallback,
     status: refundedStatuses.has(refund.status) ? "succeeded" : "pending",
-    ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+    ...requestIdField(requestId)
   })
 
 const refundDecline = (common: Common, refund: RefundNode): Option.Option<GatewayError.GatewayError> =>
@@ -730,7 +720,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
                   amountAuthorized: amount,
                   amountCaptured: amount,
                   amountRefunded: amount,
-                  ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+                  ...requestIdField(requestId)
                 })
               )
             }

@@ -71,6 +71,12 @@ import { Gateway, GatewayError, Money } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Either, Encoding, Option, ParseResult, Redacted, Schedule, Schema } from "effect"
 import { probe } from "./internal/health.js"
+import {
+  type Common,
+  commonOf,
+  requestIdOf as requestIdField,
+  scrub as scrubPans
+} from "./internal/errorFields.js"
 import { send, type Reply } from "./internal/call.js"
 import { type AccessToken, makeTokenCache } from "./internal/paypalToken.js"
 
@@ -280,23 +286,7 @@ export const processorResponses: ReadonlyMap<string, readonly [name: string, kin
   ["1370", ["invalid_mcc", "misconfigured"]]
 ])
 
-const scrub = (text: string): string => text.replace(/\d[\d -]{10,}\d/g, "[redacted]").slice(0, 500)
-
-interface Common {
-  readonly gateway: Ids.GatewayId
-  readonly httpStatus?: number
-  readonly pspRequestId?: string
-}
-
-const commonOf = (
-  gateway: Ids.GatewayId,
-  status: number | undefined,
-  requestId: string | undefined
-): Common => ({
-  gateway,
-  ...(status !== undefined ? { httpStatus: status } : {}),
-  ...(requestId !== undefined ? { pspRequestId: requestId } : {})
-})
+const scrub = (text: string): string => scrubPans(text).slice(0, 500)
 
 /**
  * Maps a processor response code to a decline.
@@ -466,7 +456,7 @@ const toPayment = (order: Order, requestId: string | undefined): Gateway.Gateway
     amountAuthorized: authorized,
     amountCaptured: captured,
     amountRefunded: refunded,
-    ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+    ...requestIdField(requestId)
   })
 }
 
@@ -703,7 +693,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
                   amountAuthorized: auth.amount ?? req.amount.amount,
                   amountCaptured: value.amount ?? req.amount.amount,
                   amountRefunded: 0n,
-                  ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+                  ...requestIdField(requestId)
                 })
               )
             })
@@ -741,7 +731,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
                 amountAuthorized: auth.amount ?? 0n,
                 amountCaptured: 0n,
                 amountRefunded: 0n,
-                ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+                ...requestIdField(requestId)
               })
             })
           )
@@ -781,7 +771,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
               gatewayReference: value.id,
               amount: value.amount ?? req.amount.amount,
               status: value.status === "COMPLETED" ? "succeeded" : "pending",
-              ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+              ...requestIdField(requestId)
             })
           )
         }),

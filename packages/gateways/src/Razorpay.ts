@@ -39,6 +39,7 @@ import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { type Duration, Effect, Either, Option, Redacted, Schedule, Schema } from "effect"
 import { probe } from "./internal/health.js"
+import { requestIdOf } from "./internal/errorFields.js"
 import { send, type Reply } from "./internal/call.js"
 import * as internal from "./internal/razorpayErrors.js"
 
@@ -156,9 +157,6 @@ const withBodyId = (reply: Reply): Reply => {
           : (named.error.metadata.payment_id ?? named.error.metadata.order_id)
   return { ...reply, requestId }
 }
-
-const requestIdOf = (requestId: string | undefined) =>
-  requestId !== undefined ? { pspRequestId: requestId } : {}
 
 /**
  * Failure reasons that no retry and no other PSP can fix.

@@ -10,6 +10,7 @@ import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Option, Redacted, Schedule, Schema } from "effect"
 import { probe } from "./internal/health.js"
+import { requestIdOf } from "./internal/errorFields.js"
 import { send, type Reply } from "./internal/call.js"
 import { encodeForm } from "./internal/form.js"
 
@@ -114,7 +115,7 @@ const toPayment = (pi: PaymentIntent, requestId: string | undefined): Gateway.Ga
     amountAuthorized: BigInt(pi.status === "requires_capture" ? pi.amount_capturable : pi.amount),
     amountCaptured: BigInt(pi.amount_received),
     amountRefunded: 0n,
-    ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+    ...requestIdOf(requestId)
   })
 
 /**
@@ -294,7 +295,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
               gatewayReference: value.id,
               amount: BigInt(value.amount),
               status: value.status === "succeeded" ? "succeeded" : "pending",
-              ...(requestId !== undefined ? { pspRequestId: requestId } : {})
+              ...requestIdOf(requestId)
             })
         )
       )

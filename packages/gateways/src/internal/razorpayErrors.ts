@@ -64,8 +64,7 @@ export const isMeaningful = (reason: string | null | undefined): reason is strin
   reason !== null && reason !== undefined && reason.length > 0 && reason.toUpperCase() !== "NA"
 
 /** Masks anything that looks like a card number (12 to 19 digits) in a PSP's text. */
-export const scrub = (text: string): string =>
-  text.replace(/\d[\d -]{10,22}\d/g, (m) => (m.replace(/\D/g, "").length >= 12 ? "[redacted]" : m))
+export { scrub } from "./errorFields.js"
 
 /**
  * Razorpay's refund idempotency key allows letters, digits, `-` and `_` (at least 10): a key that
