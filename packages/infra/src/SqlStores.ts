@@ -167,12 +167,19 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
             data: JSON.stringify(encoded[i]!.event)
           }))
         )
+        // the payload is the recorded event's JSON; its global position is known only in SQL
+        const payloads = encoded.map((e) => JSON.stringify(e))
+        const cuts = payloads.map((payload) => payload.indexOf(POSITION_MARK))
+        if (cuts.some((cut) => cut < 0)) {
+          return yield* new PersistenceError.PersistenceError({
+            operation: "append",
+            cause: new Error("an encoded event has no globalPosition to fill in its outbox payload")
+          })
+        }
         const outboxRows = JSON.stringify(
           recorded.map((r, i) => {
-            // the payload is the recorded event's JSON; its global position is known only in SQL
-            const payload = JSON.stringify(encoded[i])
-            const cut = payload.indexOf(POSITION_MARK)
-            if (cut < 0) throw new Error("outbox payload without globalPosition")
+            const payload = payloads[i]!
+            const cut = cuts[i]!
             return {
               event_id: r.eventId,
               topic: topicOf(r.event),
