@@ -44,7 +44,7 @@ import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Clock, Duration, Effect, Either, Option, Redacted, Ref, Schedule, Schema } from "effect"
 import * as internal from "./internal/adyenRefusal.js"
-import { requestIdOf } from "./internal/errorFields.js"
+import { requestIdOf, rateLimited } from "./internal/errorFields.js"
 import { probe } from "./internal/health.js"
 import { send, type Reply } from "./internal/call.js"
 
@@ -137,12 +137,7 @@ export const classify = (gateway: Ids.GatewayId, reply: Reply, charges = true): 
       )
   })
   if (reply.status === 429) {
-    return new GatewayError.Retryable({
-      ...common,
-      code: "rate_limited",
-      detail,
-      ...(Option.isSome(reply.retryAfter) ? { retryAfter: reply.retryAfter.value } : {})
-    })
+    return rateLimited(common, detail, reply.retryAfter)
   }
   if (reply.status === 401)
     return new GatewayError.Misconfigured({ ...common, code: "authentication_failed", detail })

@@ -69,6 +69,7 @@ import * as Q from "./internal/braintreeQueries.js"
 import {
   type Common,
   commonOf,
+  rateLimited,
   requestIdOf as requestIdField,
   scrub as scrubPans
 } from "./internal/errorFields.js"
@@ -393,12 +394,7 @@ export const classifyHttp = (
   const envelope = Option.getOrUndefined(Option.flatMap(reply.body, Schema.decodeUnknownOption(Envelope)))
   const detail = scrub(envelope?.errors?.[0]?.message || `unexpected HTTP ${reply.status} from Braintree`)
   if (reply.status === 429) {
-    return new GatewayError.Retryable({
-      ...common,
-      code: "rate_limited",
-      detail,
-      ...(Option.isSome(reply.retryAfter) ? { retryAfter: reply.retryAfter.value } : {})
-    })
+    return rateLimited(common, detail, reply.retryAfter)
   }
   if (reply.status >= 500) {
     const code = `server_error_${reply.status}`

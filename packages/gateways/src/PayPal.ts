@@ -74,6 +74,7 @@ import { probe } from "./internal/health.js"
 import {
   type Common,
   commonOf,
+  rateLimited,
   requestIdOf as requestIdField,
   scrub as scrubPans
 } from "./internal/errorFields.js"
@@ -336,12 +337,7 @@ export const classify = (
     body?.details[0]?.description ?? body?.message ?? `unexpected HTTP ${reply.status} from PayPal`
   )
   if (reply.status === 429) {
-    return new GatewayError.Retryable({
-      ...common,
-      code: "rate_limited",
-      detail,
-      ...(Option.isSome(reply.retryAfter) ? { retryAfter: reply.retryAfter.value } : {})
-    })
+    return rateLimited(common, detail, reply.retryAfter)
   }
   if (reply.status >= 500) {
     const serverCode = `server_error_${reply.status}`

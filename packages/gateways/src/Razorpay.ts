@@ -39,7 +39,7 @@ import { Gateway, GatewayError } from "@aegispay/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { type Duration, Effect, Either, Option, Redacted, Schedule, Schema } from "effect"
 import { probe } from "./internal/health.js"
-import { requestIdOf } from "./internal/errorFields.js"
+import { requestIdOf, rateLimited } from "./internal/errorFields.js"
 import { send, type Reply } from "./internal/call.js"
 import * as internal from "./internal/razorpayErrors.js"
 
@@ -193,12 +193,7 @@ export const classify = (gateway: Ids.GatewayId, reply: Reply, charges = true): 
     onSome: (e) => scrub(e.description ?? e.code)
   })
   if (reply.status === 429) {
-    return new GatewayError.Retryable({
-      ...common,
-      code: "rate_limited",
-      detail,
-      ...(Option.isSome(reply.retryAfter) ? { retryAfter: reply.retryAfter.value } : {})
-    })
+    return rateLimited(common, detail, reply.retryAfter)
   }
   if (reply.status === 401 || reply.status === 403)
     return new GatewayError.Misconfigured({ ...common, code: "authentication_failed", detail })

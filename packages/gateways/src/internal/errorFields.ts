@@ -1,4 +1,5 @@
-import type { Ids } from "@aegispay/core"
+import { GatewayError, type Ids } from "@aegispay/core"
+import { type Duration, Option } from "effect"
 
 /**
  * Masks any run of 12 or more digits (spaces and dashes allowed between them) in text a PSP sent
@@ -27,3 +28,16 @@ export const commonOf = (
   ...(status !== undefined ? { httpStatus: status } : {}),
   ...requestIdOf(requestId)
 })
+
+/** A 429: `Retryable`, with the PSP's `Retry-After` as the least wait when it sent one. */
+export const rateLimited = (
+  common: Common,
+  detail: string,
+  retryAfter: Option.Option<Duration.Duration>
+): GatewayError.Retryable =>
+  new GatewayError.Retryable({
+    ...common,
+    code: "rate_limited",
+    detail,
+    ...(Option.isSome(retryAfter) ? { retryAfter: retryAfter.value } : {})
+  })
