@@ -46,7 +46,7 @@ import { Clock, Duration, Effect, Either, Option, Redacted, Ref, Schedule, Schem
 import * as internal from "./internal/adyenRefusal.js"
 import { requestIdOf, rateLimited } from "./internal/errorFields.js"
 import { probe } from "./internal/health.js"
-import { send, type Reply } from "./internal/call.js"
+import { decodeSuccess, send, type Reply } from "./internal/call.js"
 
 const { hardValidationErrors, refusal, scrub } = internal
 
@@ -293,19 +293,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
 
     const decodeOk = <A, I>(reply: Reply, schema: Schema.Schema<A, I>, charges: boolean) =>
       reply.status >= 200 && reply.status < 300
-        ? Option.match(Option.flatMap(reply.body, Schema.decodeUnknownOption(schema)), {
-            onNone: () =>
-              Effect.fail(
-                new GatewayError.Ambiguous({
-                  gateway: config.id,
-                  code: "unparseable_success",
-                  detail: "Adyen answered 2xx with a body that is not the expected object",
-                  httpStatus: reply.status,
-                  ...requestIdOf(reply.requestId)
-                })
-              ),
-            onSome: (value) => Effect.succeed({ value, reply })
-          })
+        ? Effect.map(decodeSuccess("Adyen", config.id, reply, schema), (value) => ({ value, reply }))
         : Effect.fail(classify(config.id, reply, charges))
 
     /** A JSON POST; with a key, a 5xx is retried with the same key, then `Ambiguous`. */

@@ -40,7 +40,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { type Duration, Effect, Either, Option, Redacted, Schedule, Schema } from "effect"
 import { probe } from "./internal/health.js"
 import { requestIdOf, rateLimited } from "./internal/errorFields.js"
-import { send, type Reply } from "./internal/call.js"
+import { decodeSuccess, send, type Reply } from "./internal/call.js"
 import * as internal from "./internal/razorpayErrors.js"
 
 const { isMeaningful, refundIdempotencyKey, scrub, softReasons } = internal
@@ -293,19 +293,7 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
 
     const decodeOk = <A, I>(reply: Reply, schema: Schema.Schema<A, I>, charges: boolean) =>
       reply.status >= 200 && reply.status < 300
-        ? Option.match(Option.flatMap(reply.body, Schema.decodeUnknownOption(schema)), {
-            onNone: () =>
-              Effect.fail(
-                new GatewayError.Ambiguous({
-                  gateway: config.id,
-                  code: "unparseable_success",
-                  detail: "Razorpay answered 2xx with a body that is not the expected object",
-                  httpStatus: reply.status,
-                  ...requestIdOf(reply.requestId)
-                })
-              ),
-            onSome: (value) => Effect.succeed({ value, reply })
-          })
+        ? Effect.map(decodeSuccess("Razorpay", config.id, reply, schema), (value) => ({ value, reply }))
         : Effect.fail(classify(config.id, reply, charges))
 
     const call = <A, I>(

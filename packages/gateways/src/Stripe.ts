@@ -11,7 +11,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Option, Redacted, Schedule, Schema } from "effect"
 import { probe } from "./internal/health.js"
 import { requestIdOf, rateLimited } from "./internal/errorFields.js"
-import { send, type Reply } from "./internal/call.js"
+import { decodeSuccess, send, type Reply } from "./internal/call.js"
 import { encodeForm } from "./internal/form.js"
 
 /**
@@ -205,19 +205,10 @@ export const make = (config: Config): Effect.Effect<Gateway.Gateway, never, Http
 
     const decodeOk = <A, I>(reply: Reply, schema: Schema.Schema<A, I>) =>
       reply.status >= 200 && reply.status < 300
-        ? Option.match(Option.flatMap(reply.body, Schema.decodeUnknownOption(schema)), {
-            onNone: () =>
-              Effect.fail(
-                new GatewayError.Ambiguous({
-                  gateway: config.id,
-                  code: "unparseable_success",
-                  detail: "Stripe answered 2xx with a body that is not the expected object",
-                  httpStatus: reply.status,
-                  ...(reply.requestId !== undefined ? { pspRequestId: reply.requestId } : {})
-                })
-              ),
-            onSome: (a) => Effect.succeed({ value: a, requestId: reply.requestId })
-          })
+        ? Effect.map(decodeSuccess("Stripe", config.id, reply, schema), (a) => ({
+            value: a,
+            requestId: reply.requestId
+          }))
         : Effect.fail(classify(config.id, reply))
 
     const authorize: Gateway.Gateway["authorize"] = (req) =>

@@ -1,6 +1,7 @@
 import { GatewayError, type Ids } from "@aegispay/core"
 import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Clock, Duration, Effect, Option } from "effect"
+import { Clock, Duration, Effect, Option, Schema } from "effect"
+import { commonOf } from "./errorFields.js"
 
 /** What came back: a status, the PSP's request id, and the body, or why there is none. */
 export interface Reply {
@@ -97,3 +98,25 @@ export const send = (
   )
 
 export { HttpClientRequest }
+
+/**
+ * A 2xx body decoded with `schema`; a body that does not decode is `Ambiguous`
+ * (`unparseable_success`): the PSP said yes to something, so it may have acted.
+ */
+export const decodeSuccess = <A, I>(
+  psp: string,
+  gateway: Ids.GatewayId,
+  reply: Reply,
+  schema: Schema.Schema<A, I>
+): Effect.Effect<A, GatewayError.Ambiguous> =>
+  Option.match(Option.flatMap(reply.body, Schema.decodeUnknownOption(schema)), {
+    onNone: () =>
+      Effect.fail(
+        new GatewayError.Ambiguous({
+          ...commonOf(gateway, reply.status, reply.requestId),
+          code: "unparseable_success",
+          detail: `${psp} answered 2xx with a body that is not the expected object`
+        })
+      ),
+    onSome: Effect.succeed
+  })
