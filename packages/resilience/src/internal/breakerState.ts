@@ -28,7 +28,13 @@ export interface Call {
 }
 
 export type State =
-  | { readonly _tag: "Closed"; readonly calls: ReadonlyArray<Call>; readonly consecutive: number }
+  | {
+      readonly _tag: "Closed"
+      readonly calls: ReadonlyArray<Call>
+      /** How many of `calls` failed (kept so that no call has to count them). */
+      readonly failures: number
+      readonly consecutive: number
+    }
   | { readonly _tag: "Open"; readonly openedAt: number; readonly until: number }
   | { readonly _tag: "HalfOpen"; readonly inFlight: number; readonly successes: number }
 
@@ -38,7 +44,7 @@ export type Decision =
 
 export type Outcome = "success" | "failure" | "ignored"
 
-export const closed: State = { _tag: "Closed", calls: [], consecutive: 0 }
+export const closed: State = { _tag: "Closed", calls: [], failures: 0, consecutive: 0 }
 
 const trim = (calls: ReadonlyArray<Call>, now: number, config: Config): ReadonlyArray<Call> =>
   config.window._tag === "Count"
@@ -77,6 +83,38 @@ export const admit = (state: State, now: number, config: Config): readonly [Deci
 export const observe = (state: State, now: number): State =>
   state._tag === "Open" && now >= state.until ? { _tag: "HalfOpen", inFlight: 0, successes: 0 } : state
 
+/**
+ * Whether recording `outcome` leaves `state` as it is, so that `record` returns `state` itself and
+ * needs no time: an ignored outcome or a trial call in Closed, anything in Open, a non-trial call in
+ * HalfOpen, and (the hot path of a healthy breaker) a success when the count window is full of
+ * successes and no rule fires on it. A time window always needs the call's time.
+ */
+export const unchangedBy = (state: State, outcome: Outcome, trial: boolean, config: Config): boolean => {
+  switch (state._tag) {
+    case "Closed":
+      return (
+        outcome === "ignored" ||
+        trial ||
+        (outcome === "success" &&
+          config.window._tag === "Count" &&
+          state.failures === 0 &&
+          state.consecutive === 0 &&
+          // the new call pushes an older success out: the window keeps its length
+          state.calls.length >= config.window.size &&
+          // the rate rule fires at a 0 % failure rate only when the threshold is 0
+          !(
+            state.calls.length >= Math.max(1, config.minimumCalls) &&
+            config.failureRate < 1 &&
+            0 >= config.failureRate
+          ))
+      )
+    case "Open":
+      return true
+    case "HalfOpen":
+      return !trial
+  }
+}
+
 /** Records the outcome of an admitted call. */
 export const record = (
   state: State,
@@ -87,17 +125,19 @@ export const record = (
 ): State => {
   switch (state._tag) {
     case "Closed": {
-      if (outcome === "ignored" || trial) return state
+      if (unchangedBy(state, outcome, trial, config)) return state
       const failed = outcome === "failure"
       const calls = trim([...state.calls, { at: now, failed }], now, config)
       const consecutive = failed ? state.consecutive + 1 : 0
       if (config.consecutiveFailures > 0 && consecutive >= config.consecutiveFailures)
         return open(now, config)
+      let failures = 0
+      for (const c of calls) if (c.failed) failures++
       if (calls.length >= Math.max(1, config.minimumCalls)) {
-        const rate = calls.filter((c) => c.failed).length / calls.length
+        const rate = failures / calls.length
         if (config.failureRate < 1 && rate >= config.failureRate) return open(now, config)
       }
-      return { _tag: "Closed", calls, consecutive }
+      return { _tag: "Closed", calls, failures, consecutive }
     }
     case "Open":
       return state
@@ -117,7 +157,7 @@ export const stats = (state: State) =>
   state._tag === "Closed"
     ? {
         calls: state.calls.length,
-        failures: state.calls.filter((c) => c.failed).length,
+        failures: state.failures,
         consecutive: state.consecutive
       }
     : { calls: 0, failures: 0, consecutive: 0 }
