@@ -19,7 +19,6 @@ import {
   Metric,
   Option,
   PubSub,
-  Ref,
   Schema,
   type Scope,
   Stream
@@ -171,23 +170,28 @@ export const toMachineConfig = (options: Options): Machine.Config => {
 const stateName = (s: Machine.State): CircuitState =>
   s._tag === "Closed" ? "closed" : s._tag === "Open" ? "open" : "half_open"
 
+/**
+ * The mutable cell of one key. It is read and written only inside synchronous steps of an effect
+ * (`Effect.suspend`, `Effect.sync`, a continuation), which JavaScript never interleaves, so each
+ * step is as atomic as a `Ref.modify` and costs no allocation on the hot path.
+ */
 interface Entry {
-  readonly state: Machine.State
-  readonly forced: Option.Option<"open" | "closed">
-  readonly rejected: number
-  readonly success: number
-  readonly failure: number
-  readonly ignored: number
+  state: Machine.State
+  forced: Option.Option<"open" | "closed">
+  rejected: number
+  success: number
+  failure: number
+  ignored: number
 }
 
-const fresh: Entry = {
+const fresh = (): Entry => ({
   state: Machine.closed,
   forced: Option.none(),
   rejected: 0,
   success: 0,
   failure: 0,
   ignored: 0
-}
+})
 
 const stateGauge = Metric.gauge("resilience_breaker_state", {
   description: "Breaker state by key: 0 closed, 1 half-open, 2 open"
@@ -202,22 +206,25 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
   Effect.gen(function* () {
     const config = toMachineConfig(options)
     const isIgnored = options.isIgnored ?? (() => false)
-    // one Ref per key, found through a map owned by this service instance (created on first use)
-    const cells = new Map<string, Ref.Ref<Entry>>()
-    const cell = (key: string): Ref.Ref<Entry> => {
-      let ref = cells.get(key)
-      if (ref === undefined) {
-        ref = Ref.unsafeMake(fresh)
-        cells.set(key, ref)
+    // without a slow-call threshold an admitted call needs no start time
+    const timesCalls = config.slowCallMillis !== Number.POSITIVE_INFINITY
+    // one cell per key, found through a map owned by this service instance (created on first use)
+    const cells = new Map<string, Entry>()
+    const cell = (key: string): Entry => {
+      let entry = cells.get(key)
+      if (entry === undefined) {
+        entry = fresh()
+        cells.set(key, entry)
       }
-      return ref
+      return entry
     }
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<StateChange>(), PubSub.shutdown)
-    const get = (key: string) => Effect.suspend(() => Ref.get(cell(key)))
+    // a copy, so that a reader sees the key as it was at the read
+    const get = (key: string) => Effect.sync((): Readonly<Entry> => ({ ...cell(key) }))
 
-    const announce = (key: string, before: Entry, after: Entry, reason: string) => {
-      const from = stateName(before.state)
-      const to = stateName(after.state)
+    const announce = (key: string, before: Machine.State, after: Machine.State, reason: string) => {
+      const from = stateName(before)
+      const to = stateName(after)
       return from === to
         ? Effect.void
         : Effect.flatMap(Clock.currentTimeMillis, (at) =>
@@ -228,86 +235,122 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
           )
     }
 
-    const admitEntry = (entry: Entry, now: number): readonly [Machine.Decision, Entry] => {
+    /** Admits or refuses a call at `now`, updating the entry (state and refusal count). */
+    const admitEntry = (entry: Entry, now: number): Machine.Decision => {
       if (Option.isSome(entry.forced)) {
-        return entry.forced.value === "open"
-          ? [
-              { _tag: "Reject", retryAfterMillis: config.openMillis },
-              { ...entry, rejected: entry.rejected + 1 }
-            ]
-          : [{ _tag: "Admit", trial: false }, entry]
+        if (entry.forced.value === "closed") return admitUntimed
+        entry.rejected++
+        return { _tag: "Reject", retryAfterMillis: config.openMillis }
       }
-      const [d, state] = Machine.admit(entry.state, now, config)
-      if (state === entry.state && d._tag === "Admit") return [d, entry] // the closed fast path allocates nothing
-      return [d, { ...entry, state, rejected: entry.rejected + (d._tag === "Reject" ? 1 : 0) }]
+      const [decision, state] = Machine.admit(entry.state, now, config)
+      entry.state = state
+      if (decision._tag === "Reject") entry.rejected++
+      return decision
     }
+    const admitUntimed: Machine.Decision = { _tag: "Admit", trial: false }
+
+    const failureOutcome = <E>(cause: Cause.Cause<E>): Machine.Outcome =>
+      Cause.isInterruptedOnly(cause)
+        ? "ignored"
+        : Option.match(Cause.failureOption(cause), {
+            onNone: () => "failure",
+            onSome: (e) => (isIgnored(e) ? "ignored" : "failure")
+          })
 
     const outcomeOf = <A, E>(exit: Exit.Exit<A, E>, elapsed: number): Machine.Outcome =>
       Exit.isSuccess(exit)
         ? elapsed > config.slowCallMillis
           ? "failure"
           : "success"
-        : Cause.isInterruptedOnly(exit.cause)
-          ? "ignored"
-          : Option.match(Cause.failureOption(exit.cause), {
-              onNone: () => "failure",
-              onSome: (e) => (isIgnored(e) ? "ignored" : "failure")
-            })
+        : failureOutcome(exit.cause)
 
-    // written with flatMap rather than a generator: this is the hot path of every PSP call
-    const protect: Service["protect"] = (key) => {
-      const ref = cell(key)
-      return <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.flatMap(
-            Ref.modify(ref, (entry) => {
-              const [decision, next] = admitEntry(entry, now)
-              return [[decision, entry, next] as const, next]
-            }),
-            ([decision, before, admitted]): Effect.Effect<A, E | CircuitOpen, R> => {
-              const announced =
-                admitted === before ? Effect.void : announce(key, before, admitted, "open timeout elapsed")
-              if (decision._tag === "Reject") {
-                return Effect.zipRight(
-                  announced,
-                  Effect.fail(new CircuitOpen({ key, retryAfterMillis: decision.retryAfterMillis }))
-                )
-              }
-              return Effect.zipRight(
-                announced,
-                Effect.flatMap(Effect.exit(effect), (exit) =>
-                  Effect.flatMap(Clock.currentTimeMillis, (end) => {
-                    const outcome = outcomeOf(exit, end - now)
-                    return Effect.flatMap(
-                      Ref.modify(ref, (entry) => {
-                        const counted = { ...entry, [outcome]: entry[outcome] + 1 }
-                        const next = Option.isSome(entry.forced)
-                          ? counted
-                          : {
-                              ...counted,
-                              state: Machine.record(entry.state, outcome, decision.trial, end, config)
-                            }
-                        return [[entry, next] as const, next]
-                      }),
-                      ([previous, recorded]) =>
-                        stateName(previous.state) === stateName(recorded.state)
-                          ? exit
-                          : Effect.zipRight(
-                              announce(
-                                key,
-                                previous,
-                                recorded,
-                                outcome === "success" ? "trial calls succeeded" : "failure threshold reached"
-                              ),
-                              exit
-                            )
-                    )
-                  })
-                )
-              )
-            }
+    /** Counts the outcome and moves the state at `end`; announces a change, then ends with `exit`. */
+    const recordAt = <A, E>(
+      key: string,
+      entry: Entry,
+      outcome: Machine.Outcome,
+      trial: boolean,
+      end: number,
+      exit: Exit.Exit<A, E>
+    ): Effect.Effect<A, E> => {
+      entry[outcome]++
+      if (Option.isSome(entry.forced)) return exit
+      const previous = entry.state
+      const recorded = Machine.record(previous, outcome, trial, end, config)
+      entry.state = recorded
+      return stateName(previous) === stateName(recorded)
+        ? exit
+        : Effect.zipRight(
+            announce(
+              key,
+              previous,
+              recorded,
+              outcome === "success" ? "trial calls succeeded" : "failure threshold reached"
+            ),
+            exit
           )
+    }
+
+    /**
+     * Ends a call admitted without a start time (not a trial, no slow-call threshold): when the
+     * outcome leaves the state as it is (the healthy closed breaker) only a counter moves and no
+     * clock is read; otherwise the state is recorded at the end time, as after a timed call.
+     */
+    const recordUntimed = <A, E>(
+      key: string,
+      entry: Entry,
+      outcome: Machine.Outcome,
+      exit: Exit.Exit<A, E>
+    ) => {
+      if (Option.isSome(entry.forced) || Machine.unchangedBy(entry.state, outcome, false, config)) {
+        entry[outcome]++
+        return exit
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (end) => recordAt(key, entry, outcome, false, end, exit))
+    }
+
+    // no generators and, on the closed path, no clock read and no allocation but the call's Exit:
+    // this is the hot path of every PSP call
+    const protect: Service["protect"] = (key) => {
+      const entry = cell(key)
+      const onFailure = <E>(cause: Cause.Cause<E>) =>
+        recordUntimed(key, entry, failureOutcome(cause), Exit.failCause(cause))
+      const onSuccess = <A>(a: A) => recordUntimed(key, entry, "success", Exit.succeed(a))
+
+      /** Any call that needs the clock at its start: a breaker not closed, or slow calls counted. */
+      const timed = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+        Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | CircuitOpen, R> => {
+          const before = entry.state
+          const decision = admitEntry(entry, now)
+          const announced =
+            entry.state === before ? Effect.void : announce(key, before, entry.state, "open timeout elapsed")
+          if (decision._tag === "Reject") {
+            return Effect.zipRight(
+              announced,
+              Effect.fail(new CircuitOpen({ key, retryAfterMillis: decision.retryAfterMillis }))
+            )
+          }
+          return Effect.zipRight(
+            announced,
+            Effect.flatMap(Effect.exit(effect), (exit) =>
+              Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                recordAt(key, entry, outcomeOf(exit, end - now), decision.trial, end, exit)
+              )
+            )
+          )
+        })
+
+      return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> => {
+        if (timesCalls) return timed(effect)
+        const untimed = Effect.matchCauseEffect(effect, { onFailure, onSuccess })
+        let timedCall: Effect.Effect<A, E | CircuitOpen, R> | undefined
+        return Effect.suspend(() =>
+          // a closed breaker (or one forced closed) admits without a decision, so without the time
+          (Option.isSome(entry.forced) ? entry.forced.value === "closed" : entry.state._tag === "Closed")
+            ? untimed
+            : (timedCall ??= timed(effect))
         )
+      }
     }
 
     const snapshot: Service["snapshot"] = (key) =>
@@ -334,7 +377,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     const force = (key: string, forced: Option.Option<"open" | "closed">, reason: string) =>
       Effect.gen(function* () {
         const before = yield* snapshot(key)
-        yield* Ref.set(cell(key), { ...fresh, forced })
+        yield* Effect.sync(() => {
+          Object.assign(cell(key), fresh(), { forced })
+        })
         const after = yield* snapshot(key)
         if (before.state !== after.state) {
           const at = yield* Clock.currentTimeMillis
