@@ -2,7 +2,8 @@
  * Event appends per second on the same PostgreSQL (`DATABASE_URL`), side by side in one run:
  * AegisPay's SQL EventStore (which also writes the read model and one outbox row per event in the
  * same transaction) and @event-driven-io/emmett-postgresql. Single-event appends to fresh streams,
- * and batches of 10 events per append. Each store works in its own fresh schema/database objects;
+ * batches of 10 events per append, both one after another, and single-event appends CONCURRENCY
+ * at a time (each store through a pool of 10 connections). Each store works in its own fresh schema/database objects;
  * bounded by APPENDS. The appends are split into ROUNDS that alternate between the two stores (and
  * which goes first), so a shared machine's load swings weigh on both alike.
  */
@@ -16,6 +17,8 @@ import { withSchema } from "./schema.js"
 const APPENDS = Number(process.env["BENCH_APPENDS"] ?? 2000)
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5)
 const BATCH = 10
+/** Appends in flight at once in the concurrent mode (each to its own new stream). */
+const CONCURRENCY = Number(process.env["BENCH_CONCURRENCY"] ?? 32)
 
 const initiated = (paymentId: Ids.PaymentId) =>
   new PaymentEvent.PaymentInitiated({
@@ -32,8 +35,23 @@ const authenticated = (n: number) => new PaymentEvent.PaymentAuthenticated({ at:
 const id = (run: string, i: number) =>
   `pay_01J9Z8X6Q2M4T7V3B5${run}${String(i).padStart(7, "0")}` as Ids.PaymentId
 
+type Kind = "single" | "batched" | "concurrent"
 /** Appends streams [from, to) of one kind and returns the milliseconds taken. */
-type Contender = (kind: "single" | "batched", from: number, to: number) => Promise<number>
+type Contender = (kind: Kind, from: number, to: number) => Promise<number>
+
+const events = (kind: Kind, p: Ids.PaymentId) =>
+  kind === "batched"
+    ? [initiated(p), ...Array.from({ length: BATCH - 1 }, (_, k) => authenticated(k))]
+    : [initiated(p)]
+
+/** Runs `body(i)` for i in [from, to), `CONCURRENCY` at a time. */
+const pool = async (from: number, to: number, body: (i: number) => Promise<unknown>) => {
+  let next = from
+  const worker = async () => {
+    while (next < to) await body(next++)
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+}
 
 export const run = async (): Promise<void> => {
   const url = process.env["DATABASE_URL"]
@@ -44,23 +62,22 @@ export const run = async (): Promise<void> => {
   const runtime = ManagedRuntime.make(
     Testing.layerPgThrowawaySchema(url, "aegispay_bench").pipe(Layer.provide(Ids.layer))
   )
-  const totals = { ours: { single: 0, batched: 0 }, emmett: { single: 0, batched: 0 } }
+  const totals = {
+    ours: { single: 0, batched: 0, concurrent: 0 },
+    emmett: { single: 0, batched: 0, concurrent: 0 }
+  }
   try {
     const store = await runtime.runPromise(EventStore.EventStore)
     const ours: Contender = (kind, from, to) =>
       runtime.runPromise(
         Effect.gen(function* () {
           const t0 = performance.now()
-          for (let i = from; i < to; i++) {
-            const p = id(kind === "single" ? "S" : "B", i)
-            yield* store.append(
-              p,
-              0,
-              kind === "single"
-                ? [initiated(p)]
-                : [initiated(p), ...Array.from({ length: BATCH - 1 }, (_, k) => authenticated(k))]
-            )
-          }
+          const letter = kind === "single" ? "S" : kind === "batched" ? "B" : "C"
+          yield* Effect.forEach(
+            Array.from({ length: to - from }, (_, k) => id(letter, from + k)),
+            (p) => store.append(p, 0, events(kind, p)),
+            { concurrency: kind === "concurrent" ? CONCURRENCY : 1, discard: true }
+          )
           return performance.now() - t0
         })
       )
@@ -71,18 +88,19 @@ export const run = async (): Promise<void> => {
       const suffix = `${process.pid}_${Date.now()}`
       const theirs: Contender = async (kind, from, to) => {
         const t0 = performance.now()
-        for (let i = from; i < to; i++) {
-          await emmett.appendToStream(
-            `bench-${suffix}-${kind === "single" ? "s" : "b"}-${i}`,
-            kind === "single"
-              ? [{ type: "PaymentInitiated", data: { amount: 100, currency: "EUR" } }]
-              : Array.from({ length: BATCH }, (_, k): { type: string; data: Record<string, unknown> } => ({
+        const one = (i: number) =>
+          emmett.appendToStream(
+            `bench-${suffix}-${kind[0]}-${i}`,
+            kind === "batched"
+              ? Array.from({ length: BATCH }, (_, k): { type: string; data: Record<string, unknown> } => ({
                   type: k === 0 ? "PaymentInitiated" : "PaymentAuthenticated",
                   data: { k }
-                })),
+                }))
+              : [{ type: "PaymentInitiated", data: { amount: 100, currency: "EUR" } }],
             { expectedStreamVersion: 0n }
           )
-        }
+        if (kind === "concurrent") await pool(from, to, one)
+        else for (let i = from; i < to; i++) await one(i)
         return performance.now() - t0
       }
       try {
@@ -90,8 +108,8 @@ export const run = async (): Promise<void> => {
         // migrations on start), and each session prepares its statements once
         await emmett.appendToStream(`bench-${suffix}-warmup`, [{ type: "Warmup", data: {} }])
         await ours("single", APPENDS, APPENDS + 1)
-        for (const kind of ["single", "batched"] as const) {
-          const appends = kind === "single" ? APPENDS : APPENDS / BATCH
+        for (const kind of ["single", "batched", "concurrent"] as const) {
+          const appends = kind === "batched" ? APPENDS / BATCH : APPENDS
           for (let r = 0; r < ROUNDS; r++) {
             const from = Math.floor((appends * r) / ROUNDS)
             const to = Math.floor((appends * (r + 1)) / ROUNDS)
@@ -107,21 +125,23 @@ export const run = async (): Promise<void> => {
   } finally {
     await runtime.dispose()
   }
-  const rate = (events: number, ms: number) => Math.round((events / ms) * 1000).toLocaleString("en")
+  const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString("en")
   const { emmett, ours } = totals
-  console.log(`\n### Event appends on PostgreSQL (sequential, one connection's worth of work)\n`)
+  console.log(`\n### Event appends on PostgreSQL\n`)
   console.log(
-    `${APPENDS.toLocaleString("en")} single-event appends and ${(APPENDS / BATCH).toLocaleString("en")} appends of ${BATCH} events, each to a new stream, in ${ROUNDS} rounds alternating between the stores.\n`
-  )
-  console.log(`| store | single: events/s | batched: events/s |`)
-  console.log(`|---|---:|---:|`)
-  console.log(
-    `| aegispay (events + read model + outbox rows, one statement) | ${rate(APPENDS, ours.single)} | ${rate(APPENDS, ours.batched)} |`
+    `${APPENDS.toLocaleString("en")} single-event appends one after another, ${(APPENDS / BATCH).toLocaleString("en")} appends of ${BATCH} events one after another, and ${APPENDS.toLocaleString("en")} single-event appends ${CONCURRENCY} at a time; each to a new stream, in ${ROUNDS} rounds alternating between the stores. Figures are events per second.\n`
   )
   console.log(
-    `| emmett-postgresql 0.42.0 (events only) | ${rate(APPENDS, emmett.single)} | ${rate(APPENDS, emmett.batched)} |`
+    `| store | single, sequential | ${BATCH}-event, sequential | single, ${CONCURRENCY} concurrent |`
+  )
+  console.log(`|---|---:|---:|---:|`)
+  console.log(
+    `| aegispay (events + read model + outbox rows, one transaction) | ${rate(APPENDS, ours.single)} | ${rate(APPENDS, ours.batched)} | ${rate(APPENDS, ours.concurrent)} |`
   )
   console.log(
-    `| ratio aegispay / emmett | ${(emmett.single / ours.single).toFixed(2)}x | ${(emmett.batched / ours.batched).toFixed(2)}x |`
+    `| emmett-postgresql 0.42.0 (events only) | ${rate(APPENDS, emmett.single)} | ${rate(APPENDS, emmett.batched)} | ${rate(APPENDS, emmett.concurrent)} |`
+  )
+  console.log(
+    `| ratio aegispay / emmett | ${(emmett.single / ours.single).toFixed(2)}x | ${(emmett.batched / ours.batched).toFixed(2)}x | ${(emmett.concurrent / ours.concurrent).toFixed(2)}x |`
   )
 }

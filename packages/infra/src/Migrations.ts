@@ -148,6 +148,48 @@ const appendFunction = Effect.flatMap(
   `).unprepared
 )
 
+// Group commit: several appends (to different streams, or racing on one) in one call and one
+// transaction, so one round trip and one durable commit serve them all. Each append runs
+// `aegispay_append` in a block of its own (a subtransaction): an append meeting a concurrent
+// writer on the unique (stream_id, version) is rolled back alone and answers its stream's version,
+// while the others still commit. Appends run in stream id order, so two batches touching the same
+// streams take their row locks in one order and never deadlock. Absent keys read as NULL.
+const appendBatchFunction = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql.unsafe(`
+    CREATE OR REPLACE FUNCTION aegispay_append_batch(p_appends json)
+    RETURNS TABLE (idx integer, actual integer, positions text) LANGUAGE plpgsql AS $batch$
+    DECLARE
+      a record;
+      written record;
+    BEGIN
+      FOR a IN
+        SELECT (x.n - 1)::integer AS i, x.v FROM json_array_elements(p_appends) WITH ORDINALITY AS x(v, n)
+        ORDER BY x.v->>'stream_id', x.n
+      LOOP
+        idx := a.i;
+        BEGIN
+          SELECT f.actual, f.positions INTO written FROM aegispay_append(
+            a.v->>'stream_id', (a.v->>'expected_version')::integer, (a.v->>'at')::timestamptz,
+            (a.v->'metadata')::jsonb, a.v->'events', a.v->'outbox', a.v->>'payment_id', a.v->>'merchant_id',
+            a.v->>'customer_id', a.v->>'status', a.v->>'currency', (a.v->>'amount')::numeric,
+            (a.v->>'awaiting_reconciliation')::boolean, (a.v->>'version')::integer,
+            (a.v->>'created_at')::timestamptz, (a.v->>'updated_at')::timestamptz, (a.v->'snapshot')::jsonb,
+            a.v->'refunds') AS f;
+          actual := written.actual;
+          positions := written.positions;
+        EXCEPTION WHEN unique_violation THEN
+          SELECT coalesce(max(e.version), 0)::integer INTO actual FROM events e WHERE e.stream_id = a.v->>'stream_id';
+          positions := NULL;
+        END;
+        RETURN NEXT;
+      END LOOP;
+    END
+    $batch$;
+  `).unprepared
+)
+
 /**
  * Runs the migrations not yet applied (recorded in `aegispay_migrations`).
  *
@@ -159,7 +201,8 @@ export const run = Migrator.make({})({
     "0001_init": init,
     "0002_outbox_claims": claims,
     "0003_outbox_pending_by_stream": pendingByStream,
-    "0004_append_function": appendFunction
+    "0004_append_function": appendFunction,
+    "0005_append_batch_function": appendBatchFunction
   }),
   table: "aegispay_migrations"
 })

@@ -2,7 +2,7 @@ import { Card, Currency, Customer, EventStore, Ids, Money, Outbox, PaymentEvent 
 import { Database, SqlStores, Testing } from "@aegispay/infra"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
-import { DateTime, Effect, Either, Layer, Schema } from "effect"
+import { DateTime, Effect, Either, Layer, Metric, Schema } from "effect"
 
 const initiated = (paymentId: Ids.PaymentId) =>
   new PaymentEvent.PaymentInitiated({
@@ -77,7 +77,7 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
           })
       )
 
-      it.effect(
+      it.scoped(
         "the read model and refunds follow each append; a second store instance reads the state back",
         () =>
           Effect.gen(function* () {
@@ -112,7 +112,7 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
           }).pipe(Effect.provide(Ids.layerRandom))
       )
 
-      it.effect(
+      it.scoped(
         "an expected version the stream never reached: ConcurrencyConflict with the actual version, nothing written",
         () =>
           Effect.gen(function* () {
@@ -143,6 +143,167 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
               readonly version: number
             }>`SELECT version FROM payments WHERE id = ${id}`
             assert.strictEqual(payment[0]?.version, 2)
+          }).pipe(Effect.provide(Ids.layerRandom))
+      )
+
+      it.effect(
+        "group commit: concurrent appends share statements; each is written whole with its outbox and read model rows",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore.EventStore
+            const sql = yield* SqlClient.SqlClient
+            const ids = Array.from(
+              { length: 60 },
+              (_, i) => `${prefix}1${String(i).padStart(2, "0")}` as Ids.PaymentId
+            )
+            const before = yield* Metric.value(SqlStores.appendBatchSize)
+            const written = yield* Effect.all(
+              ids.map((id, i) =>
+                store.append(id, 0, i % 2 === 0 ? [initiated(id)] : [initiated(id), authenticated(1)])
+              ),
+              { concurrency: "unbounded" }
+            )
+            const after = yield* Metric.value(SqlStores.appendBatchSize)
+            assert.strictEqual(after.sum - before.sum, ids.length, "every append went through the writer")
+            assert.isBelow(after.count - before.count, ids.length, "some statements wrote several appends")
+            written.forEach((events, i) => {
+              assert.strictEqual(events.length, i % 2 === 0 ? 1 : 2)
+              assert.isTrue(events.every((e) => e.streamId === ids[i]))
+            })
+            const positions = written.flat().map((e) => e.globalPosition)
+            assert.strictEqual(new Set(positions).size, positions.length, "global positions are unique")
+            const rows = yield* sql<{
+              readonly stream_id: string
+              readonly events: number
+              readonly outbox: number
+              readonly version: number
+            }>`
+              SELECT p.id AS stream_id, p.version,
+                (SELECT count(*) FROM events e WHERE e.stream_id = p.id)::int AS events,
+                (SELECT count(*) FROM outbox o WHERE o.stream_id = p.id)::int AS outbox
+              FROM payments p WHERE p.id IN ${sql.in(ids)} ORDER BY p.id`
+            assert.deepStrictEqual(
+              rows,
+              ids.map((id, i) => ({
+                stream_id: id,
+                version: i % 2 === 0 ? 1 : 2,
+                events: i % 2 === 0 ? 1 : 2,
+                outbox: i % 2 === 0 ? 1 : 2
+              }))
+            )
+            // what each append returned is what was stored
+            for (const events of written) {
+              const read = yield* store.read(events[0]!.streamId)
+              assert.deepStrictEqual(
+                read.map((e) => [e.eventId, e.globalPosition]),
+                events.map((e) => [e.eventId, e.globalPosition])
+              )
+            }
+          }).pipe(Effect.provide(Ids.layerRandom))
+      )
+
+      it.effect(
+        "group commit: racing appends to one stream in one batch, one wins and the others conflict; other streams commit",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore.EventStore
+            const sql = yield* SqlClient.SqlClient
+            const streams = Array.from(
+              { length: 8 },
+              (_, i) => `${prefix}2${String(i).padStart(2, "0")}` as Ids.PaymentId
+            )
+            // three appends per stream at version 0, all at once
+            const results = yield* Effect.all(
+              streams.flatMap((id) =>
+                [0, 1, 2].map(() => Effect.either(store.append(id, 0, [initiated(id)])))
+              ),
+              { concurrency: "unbounded" }
+            )
+            streams.forEach((id, s) => {
+              const mine = results.slice(s * 3, s * 3 + 3)
+              assert.strictEqual(mine.filter(Either.isRight).length, 1, `one append to ${id} wins`)
+              for (const r of mine.filter(Either.isLeft)) {
+                assert.strictEqual(r.left._tag, "ConcurrencyConflict")
+                assert.strictEqual(r.left._tag === "ConcurrencyConflict" && r.left.actualVersion, 1)
+              }
+            })
+            const counts = yield* sql<{ readonly n: number }>`
+              SELECT ((SELECT count(*) FROM events WHERE stream_id IN ${sql.in(streams)})
+                + (SELECT count(*) FROM outbox WHERE stream_id IN ${sql.in(streams)}))::int AS n`
+            assert.strictEqual(counts[0]?.n, streams.length * 2, "one event and one outbox row per stream")
+
+            // the batch function directly: a conflict inside the batch and a version never reached
+            // are answered per append, while the rest commits
+            const one = (id: string, expected: number, suffix: string) => ({
+              stream_id: id,
+              expected_version: expected,
+              at: new Date(0).toISOString(),
+              metadata: {},
+              events: [
+                {
+                  event_id: `evt_${id}_${suffix}`,
+                  version: expected + 1,
+                  type: "PaymentAuthenticated",
+                  data: "{}"
+                }
+              ],
+              outbox: []
+            })
+            const fresh = `${prefix}299`
+            const direct = yield* sql<{
+              readonly idx: number
+              readonly actual: number
+              readonly positions: string | null
+            }>`
+              SELECT idx, actual, positions FROM aegispay_append_batch(${JSON.stringify([
+                one(fresh, 0, "a"),
+                one(streams[0]!, 5, "b"),
+                one(fresh, 0, "c"),
+                one(streams[1]!, 1, "d")
+              ])}::json) ORDER BY idx`
+            assert.deepStrictEqual(
+              direct.map((r) => [r.idx, r.actual, r.positions === null]),
+              [
+                [0, 0, false],
+                [1, 1, true],
+                [2, 1, true],
+                [3, 1, false]
+              ]
+            )
+            const events = yield* sql<{ readonly event_id: string }>`
+              SELECT event_id FROM events WHERE stream_id IN (${fresh}, ${streams[1]!})
+                AND event_id LIKE 'evt_pay_%' ORDER BY event_id`
+            assert.deepStrictEqual(
+              events.map((e) => e.event_id),
+              [`evt_${fresh}_a`, `evt_${streams[1]!}_d`].sort()
+            )
+          }).pipe(Effect.provide(Ids.layerRandom))
+      )
+
+      it.effect(
+        "inside a caller's transaction an append is not batched: it commits or rolls back with it",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore.EventStore
+            const sql = yield* SqlClient.SqlClient
+            const kept = `${prefix}301` as Ids.PaymentId
+            const dropped = `${prefix}302` as Ids.PaymentId
+            yield* sql.withTransaction(store.append(kept, 0, [initiated(kept)]))
+            const rolledBack = yield* Effect.either(
+              sql.withTransaction(
+                Effect.zipRight(
+                  store.append(dropped, 0, [initiated(dropped)]),
+                  Effect.fail("roll back" as const)
+                )
+              )
+            )
+            assert.isTrue(Either.isLeft(rolledBack))
+            assert.strictEqual((yield* store.read(kept)).length, 1)
+            assert.strictEqual((yield* store.read(dropped)).length, 0, "the rolled back append left no event")
+            const outbox = yield* sql<{
+              readonly n: number
+            }>`SELECT count(*)::int AS n FROM outbox WHERE stream_id = ${dropped}`
+            assert.strictEqual(outbox[0]?.n, 0)
           }).pipe(Effect.provide(Ids.layerRandom))
       )
     }
