@@ -182,16 +182,10 @@ interface Entry {
   success: number
   failure: number
   ignored: number
+  /** Derived from `state` and `forced` by `settle` after every change of either (the hot path's two tests). */
+  admitsUntimed: boolean
+  keepsOnSuccess: boolean
 }
-
-const fresh = (): Entry => ({
-  state: Machine.closed,
-  forced: Option.none(),
-  rejected: 0,
-  success: 0,
-  failure: 0,
-  ignored: 0
-})
 
 const stateGauge = Metric.gauge("resilience_breaker_state", {
   description: "Breaker state by key: 0 closed, 1 half-open, 2 open"
@@ -210,10 +204,32 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     const timesCalls = config.slowCallMillis !== Number.POSITIVE_INFINITY
     // one cell per key, found through a map owned by this service instance (created on first use)
     const cells = new Map<string, Entry>()
+    /** Whether a call is admitted with no decision (so no time), and whether its success changes nothing. */
+    const settle = (entry: Entry): void => {
+      entry.admitsUntimed = Option.isSome(entry.forced)
+        ? entry.forced.value === "closed"
+        : entry.state._tag === "Closed"
+      entry.keepsOnSuccess =
+        Option.isSome(entry.forced) || Machine.unchangedBy(entry.state, "success", false, config)
+    }
+    const fresh = (forced: Option.Option<"open" | "closed">): Entry => {
+      const entry: Entry = {
+        state: Machine.closed,
+        forced,
+        rejected: 0,
+        success: 0,
+        failure: 0,
+        ignored: 0,
+        admitsUntimed: true,
+        keepsOnSuccess: false
+      }
+      settle(entry)
+      return entry
+    }
     const cell = (key: string): Entry => {
       let entry = cells.get(key)
       if (entry === undefined) {
-        entry = fresh()
+        entry = fresh(Option.none())
         cells.set(key, entry)
       }
       return entry
@@ -243,7 +259,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         return { _tag: "Reject", retryAfterMillis: config.openMillis }
       }
       const [decision, state] = Machine.admit(entry.state, now, config)
-      entry.state = state
+      if (state !== entry.state) {
+        entry.state = state
+        settle(entry)
+      }
       if (decision._tag === "Reject") entry.rejected++
       return decision
     }
@@ -277,7 +296,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       if (Option.isSome(entry.forced)) return exit
       const previous = entry.state
       const recorded = Machine.record(previous, outcome, trial, end, config)
-      entry.state = recorded
+      if (recorded !== previous) {
+        entry.state = recorded
+        settle(entry)
+      }
       return stateName(previous) === stateName(recorded)
         ? exit
         : Effect.zipRight(
@@ -315,7 +337,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       const entry = cell(key)
       const onFailure = <E>(cause: Cause.Cause<E>) =>
         recordUntimed(key, entry, failureOutcome(cause), Exit.failCause(cause))
-      const onSuccess = <A>(a: A) => recordUntimed(key, entry, "success", Exit.succeed(a))
+      const onSuccess = <A>(a: A) => {
+        if (entry.keepsOnSuccess) {
+          entry.success++
+          return Exit.succeed(a)
+        }
+        return recordUntimed(key, entry, "success", Exit.succeed(a))
+      }
 
       /** Any call that needs the clock at its start: a breaker not closed, or slow calls counted. */
       const timed = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
@@ -346,9 +374,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         let timedCall: Effect.Effect<A, E | CircuitOpen, R> | undefined
         return Effect.suspend(() =>
           // a closed breaker (or one forced closed) admits without a decision, so without the time
-          (Option.isSome(entry.forced) ? entry.forced.value === "closed" : entry.state._tag === "Closed")
-            ? untimed
-            : (timedCall ??= timed(effect))
+          entry.admitsUntimed ? untimed : (timedCall ??= timed(effect))
         )
       }
     }
@@ -378,7 +404,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       Effect.gen(function* () {
         const before = yield* snapshot(key)
         yield* Effect.sync(() => {
-          Object.assign(cell(key), fresh(), { forced })
+          Object.assign(cell(key), fresh(forced))
         })
         const after = yield* snapshot(key)
         if (before.state !== after.state) {
