@@ -27,14 +27,26 @@ export interface Call {
   readonly failed: boolean
 }
 
+/**
+ * The window of a Closed state: the calls `log[start]` to `log[end - 1]`, oldest first. States that
+ * grew from one another share one `log`: a state appends in place only when its calls end the log
+ * (an older state's calls, before its own `end`, never change), so states stay values and recording
+ * a call costs O(1) amortised instead of a copy of the window.
+ */
+export interface Closed {
+  readonly _tag: "Closed"
+  readonly log: ReadonlyArray<Call>
+  readonly start: number
+  readonly end: number
+  /** How many of the window's calls failed. */
+  readonly failures: number
+  /** The window's times never decrease, so a time window drops a prefix (a clock set back breaks it). */
+  readonly ordered: boolean
+  readonly consecutive: number
+}
+
 export type State =
-  | {
-      readonly _tag: "Closed"
-      readonly calls: ReadonlyArray<Call>
-      /** How many of `calls` failed (kept so that no call has to count them). */
-      readonly failures: number
-      readonly consecutive: number
-    }
+  | Closed
   | { readonly _tag: "Open"; readonly openedAt: number; readonly until: number }
   | { readonly _tag: "HalfOpen"; readonly inFlight: number; readonly successes: number }
 
@@ -44,12 +56,74 @@ export type Decision =
 
 export type Outcome = "success" | "failure" | "ignored"
 
-export const closed: State = { _tag: "Closed", calls: [], failures: 0, consecutive: 0 }
+export const closed: State = {
+  _tag: "Closed",
+  log: [],
+  start: 0,
+  end: 0,
+  failures: 0,
+  ordered: true,
+  consecutive: 0
+}
 
-const trim = (calls: ReadonlyArray<Call>, now: number, config: Config): ReadonlyArray<Call> =>
-  config.window._tag === "Count"
-    ? calls.slice(Math.max(0, calls.length - config.window.size))
-    : calls.filter((c) => c.at > now - (config.window as { millis: number }).millis)
+/** The window's calls, oldest first. */
+export const calls = (state: Closed): ReadonlyArray<Call> => state.log.slice(state.start, state.end)
+
+const countFailures = (calls: ReadonlyArray<Call>, from: number, to: number): number => {
+  let failures = 0
+  for (let i = from; i < to; i++) if (calls[i]!.failed) failures++
+  return failures
+}
+
+/**
+ * The window after `call`: the last `size` calls of a count window, or the calls later than
+ * `now - millis` of a time window (kept in order, as `Array.prototype.filter` would).
+ */
+const append = (
+  state: Closed,
+  call: Call,
+  now: number,
+  config: Config
+): Pick<Closed, "log" | "start" | "end" | "failures" | "ordered"> => {
+  let log = state.log as Array<Call>
+  let start = state.start
+  let end = state.end
+  // a fresh log when another state has appended past this one, or when the dropped calls outnumber the kept ones
+  if (end === 0 || end !== log.length || (start >= 64 && start > end - start)) {
+    log = log.slice(start, end)
+    end -= start
+    start = 0
+  }
+  const ordered = state.ordered && (end === start || call.at >= log[end - 1]!.at)
+  log.push(call)
+  end++
+  let failures = state.failures + (call.failed ? 1 : 0)
+  if (config.window._tag === "Count") {
+    // as `calls.slice(Math.max(0, calls.length - size))`
+    const k = Math.max(0, end - start - config.window.size)
+    const drop = Number.isNaN(k) ? 0 : Math.min(end - start, Math.trunc(k))
+    failures -= countFailures(log, start, start + drop)
+    return { log, start: start + drop, end, failures, ordered }
+  }
+  const cutoff = now - config.window.millis
+  if (ordered) {
+    // in order, the calls kept by `c.at > cutoff` are a suffix
+    let from = start
+    while (from < end && !(log[from]!.at > cutoff)) from++
+    failures -= countFailures(log, start, from)
+    return { log, start: from, end, failures, ordered }
+  }
+  const kept = log.slice(start, end).filter((c) => c.at > cutoff)
+  let inOrder = true
+  for (let i = 1; i < kept.length; i++) if (!(kept[i]!.at >= kept[i - 1]!.at)) inOrder = false
+  return {
+    log: kept,
+    start: 0,
+    end: kept.length,
+    failures: countFailures(kept, 0, kept.length),
+    ordered: inOrder
+  }
+}
 
 const open = (now: number, config: Config): State => ({
   _tag: "Open",
@@ -100,10 +174,10 @@ export const unchangedBy = (state: State, outcome: Outcome, trial: boolean, conf
           state.failures === 0 &&
           state.consecutive === 0 &&
           // the new call pushes an older success out: the window keeps its length
-          state.calls.length >= config.window.size &&
+          state.end - state.start >= config.window.size &&
           // the rate rule fires at a 0 % failure rate only when the threshold is 0
           !(
-            state.calls.length >= Math.max(1, config.minimumCalls) &&
+            state.end - state.start >= Math.max(1, config.minimumCalls) &&
             config.failureRate < 1 &&
             0 >= config.failureRate
           ))
@@ -127,17 +201,16 @@ export const record = (
     case "Closed": {
       if (unchangedBy(state, outcome, trial, config)) return state
       const failed = outcome === "failure"
-      const calls = trim([...state.calls, { at: now, failed }], now, config)
       const consecutive = failed ? state.consecutive + 1 : 0
       if (config.consecutiveFailures > 0 && consecutive >= config.consecutiveFailures)
         return open(now, config)
-      let failures = 0
-      for (const c of calls) if (c.failed) failures++
-      if (calls.length >= Math.max(1, config.minimumCalls)) {
-        const rate = failures / calls.length
+      const window = append(state, { at: now, failed }, now, config)
+      const length = window.end - window.start
+      if (length >= Math.max(1, config.minimumCalls)) {
+        const rate = window.failures / length
         if (config.failureRate < 1 && rate >= config.failureRate) return open(now, config)
       }
-      return { _tag: "Closed", calls, failures, consecutive }
+      return { _tag: "Closed", ...window, consecutive }
     }
     case "Open":
       return state
@@ -156,7 +229,7 @@ export const record = (
 export const stats = (state: State) =>
   state._tag === "Closed"
     ? {
-        calls: state.calls.length,
+        calls: state.end - state.start,
         failures: state.failures,
         consecutive: state.consecutive
       }
