@@ -185,6 +185,11 @@ interface Entry {
   /** Derived from `state` and `forced` by `settle` after every change of either (the hot path's two tests). */
   admitsUntimed: boolean
   keepsOnSuccess: boolean
+  /**
+   * Counts the HALF_OPEN periods (never reset): a trial records its outcome only in the period that
+   * admitted it, so a trial of an earlier period neither frees a slot of a later one nor counts there.
+   */
+  period: number
 }
 
 const stateGauge = Metric.gauge("resilience_breaker_state", {
@@ -221,7 +226,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         failure: 0,
         ignored: 0,
         admitsUntimed: true,
-        keepsOnSuccess: false
+        keepsOnSuccess: false,
+        period: 0
       }
       settle(entry)
       return entry
@@ -260,6 +266,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       }
       const [decision, state] = Machine.admit(entry.state, now, config)
       if (state !== entry.state) {
+        if (entry.state._tag !== "HalfOpen" && state._tag === "HalfOpen") entry.period++
         entry.state = state
         settle(entry)
       }
@@ -268,34 +275,51 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     }
     const admitUntimed: Machine.Decision = { _tag: "Admit", trial: false }
 
-    const failureOutcome = <E>(cause: Cause.Cause<E>): Machine.Outcome =>
+    /**
+     * An interrupted call (from outside, or by itself) is neither a success nor a failure: it is not
+     * counted, and only frees what it held (a trial slot).
+     */
+    type Ending = Machine.Outcome | "interrupted"
+
+    const failureOutcome = <E>(cause: Cause.Cause<E>): Ending =>
       Cause.isInterruptedOnly(cause)
-        ? "ignored"
+        ? "interrupted"
         : Option.match(Cause.failureOption(cause), {
             onNone: () => "failure",
             onSome: (e) => (isIgnored(e) ? "ignored" : "failure")
           })
 
-    const outcomeOf = <A, E>(exit: Exit.Exit<A, E>, elapsed: number): Machine.Outcome =>
+    const outcomeOf = <A, E>(exit: Exit.Exit<A, E>, elapsed: number): Ending =>
       Exit.isSuccess(exit)
         ? elapsed > config.slowCallMillis
           ? "failure"
           : "success"
         : failureOutcome(exit.cause)
 
-    /** Counts the outcome and moves the state at `end`; announces a change, then ends with `exit`. */
+    /**
+     * Counts the outcome and moves the state at `end`; announces a change, then ends with `exit`. A
+     * trial admitted in another HALF_OPEN period than the current one (`period`) moves nothing.
+     */
     const recordAt = <A, E>(
       key: string,
       entry: Entry,
-      outcome: Machine.Outcome,
+      outcome: Ending,
       trial: boolean,
+      period: number,
       end: number,
       exit: Exit.Exit<A, E>
     ): Effect.Effect<A, E> => {
-      entry[outcome]++
-      if (Option.isSome(entry.forced)) return exit
+      if (outcome !== "interrupted") entry[outcome]++
+      if (Option.isSome(entry.forced) || (trial && period !== entry.period)) return exit
       const previous = entry.state
-      const recorded = Machine.record(previous, outcome, trial, end, config)
+      // an interrupted call moves the machine as an ignored one: in HALF_OPEN it frees its trial slot
+      const recorded = Machine.record(
+        previous,
+        outcome === "interrupted" ? "ignored" : outcome,
+        trial,
+        end,
+        config
+      )
       if (recorded !== previous) {
         entry.state = recorded
         settle(entry)
@@ -318,17 +342,16 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
      * outcome leaves the state as it is (the healthy closed breaker) only a counter moves and no
      * clock is read; otherwise the state is recorded at the end time, as after a timed call.
      */
-    const recordUntimed = <A, E>(
-      key: string,
-      entry: Entry,
-      outcome: Machine.Outcome,
-      exit: Exit.Exit<A, E>
-    ) => {
+    const recordUntimed = <A, E>(key: string, entry: Entry, outcome: Ending, exit: Exit.Exit<A, E>) => {
+      // not a trial: an interruption holds nothing, so nothing moves
+      if (outcome === "interrupted") return exit
       if (Option.isSome(entry.forced) || Machine.unchangedBy(entry.state, outcome, false, config)) {
         entry[outcome]++
         return exit
       }
-      return Effect.flatMap(Clock.currentTimeMillis, (end) => recordAt(key, entry, outcome, false, end, exit))
+      return Effect.flatMap(Clock.currentTimeMillis, (end) =>
+        recordAt(key, entry, outcome, false, entry.period, end, exit)
+      )
     }
 
     // no generators and, on the closed path, no clock read and no allocation but the call's Exit:
@@ -345,28 +368,37 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         return recordUntimed(key, entry, "success", Exit.succeed(a))
       }
 
-      /** Any call that needs the clock at its start: a breaker not closed, or slow calls counted. */
+      /**
+       * Any call that needs the clock at its start: a breaker not closed, or slow calls counted. Only
+       * `effect` itself is interruptible: from admission to record the call cannot be lost, so a
+       * trial interrupted from outside (a caller's timeout, a client gone) still frees its slot.
+       */
       const timed = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
-        Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | CircuitOpen, R> => {
-          const before = entry.state
-          const decision = admitEntry(entry, now)
-          const announced =
-            entry.state === before ? Effect.void : announce(key, before, entry.state, "open timeout elapsed")
-          if (decision._tag === "Reject") {
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | CircuitOpen, R> => {
+            const before = entry.state
+            const decision = admitEntry(entry, now)
+            const period = entry.period
+            const announced =
+              entry.state === before
+                ? Effect.void
+                : announce(key, before, entry.state, "open timeout elapsed")
+            if (decision._tag === "Reject") {
+              return Effect.zipRight(
+                announced,
+                Effect.fail(new CircuitOpen({ key, retryAfterMillis: decision.retryAfterMillis }))
+              )
+            }
             return Effect.zipRight(
               announced,
-              Effect.fail(new CircuitOpen({ key, retryAfterMillis: decision.retryAfterMillis }))
-            )
-          }
-          return Effect.zipRight(
-            announced,
-            Effect.flatMap(Effect.exit(effect), (exit) =>
-              Effect.flatMap(Clock.currentTimeMillis, (end) =>
-                recordAt(key, entry, outcomeOf(exit, end - now), decision.trial, end, exit)
+              Effect.flatMap(Effect.exit(restore(effect)), (exit) =>
+                Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                  recordAt(key, entry, outcomeOf(exit, end - now), decision.trial, period, end, exit)
+                )
               )
             )
-          )
-        })
+          })
+        )
 
       return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> => {
         if (timesCalls) return timed(effect)
@@ -404,7 +436,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       Effect.gen(function* () {
         const before = yield* snapshot(key)
         yield* Effect.sync(() => {
-          Object.assign(cell(key), fresh(forced))
+          const entry = cell(key)
+          // the period goes on: a trial admitted before this change moves nothing after it
+          Object.assign(entry, fresh(forced), { period: entry.period + 1 })
         })
         const after = yield* snapshot(key)
         if (before.state !== after.state) {
