@@ -3,14 +3,15 @@
  * AegisPay's SQL EventStore (which also writes the read model and one outbox row per event in the
  * same transaction) and @event-driven-io/emmett-postgresql. Single-event appends to fresh streams,
  * batches of 10 events per append, both one after another, and single-event appends CONCURRENCY
- * at a time (each store through a pool of 10 connections). Each store works in its own fresh schema/database objects;
+ * at a time (each store through a pool of 10 connections). Both stores get the same events (emmett
+ * as `{ type, data }` with the event's JSON encoding as data), built before each timed round. Each store works in its own fresh schema/database objects;
  * bounded by APPENDS. The appends are split into ROUNDS that alternate between the two stores (and
  * which goes first), so a shared machine's load swings weigh on both alike.
  */
 import { Card, Currency, Customer, EventStore, Ids, Money, PaymentEvent } from "@aegispay/core"
 import { Testing } from "@aegispay/infra"
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql"
-import { DateTime, Effect, Layer, ManagedRuntime } from "effect"
+import { DateTime, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { performance } from "node:perf_hooks"
 import { withSchema } from "./schema.js"
 
@@ -32,6 +33,7 @@ const initiated = (paymentId: Ids.PaymentId) =>
     at: DateTime.unsafeMake(0)
   })
 const authenticated = (n: number) => new PaymentEvent.PaymentAuthenticated({ at: DateTime.unsafeMake(n) })
+const encodeEvent = Schema.encodeSync(PaymentEvent.PaymentEvent)
 const id = (run: string, i: number) =>
   `pay_01J9Z8X6Q2M4T7V3B5${run}${String(i).padStart(7, "0")}` as Ids.PaymentId
 
@@ -68,16 +70,20 @@ export const run = async (): Promise<void> => {
   }
   try {
     const store = await runtime.runPromise(EventStore.EventStore)
+    // each contender's input (events of the same kinds and content) is built before its clock starts
     const ours: Contender = (kind, from, to) =>
       runtime.runPromise(
         Effect.gen(function* () {
-          const t0 = performance.now()
           const letter = kind === "single" ? "S" : kind === "batched" ? "B" : "C"
-          yield* Effect.forEach(
-            Array.from({ length: to - from }, (_, k) => id(letter, from + k)),
-            (p) => store.append(p, 0, events(kind, p)),
-            { concurrency: kind === "concurrent" ? CONCURRENCY : 1, discard: true }
-          )
+          const inputs = Array.from({ length: to - from }, (_, k) => {
+            const p = id(letter, from + k)
+            return [p, events(kind, p)] as const
+          })
+          const t0 = performance.now()
+          yield* Effect.forEach(inputs, ([p, evs]) => store.append(p, 0, evs), {
+            concurrency: kind === "concurrent" ? CONCURRENCY : 1,
+            discard: true
+          })
           return performance.now() - t0
         })
       )
@@ -87,18 +93,15 @@ export const run = async (): Promise<void> => {
       const emmett = getPostgreSQLEventStore(emmettUrl)
       const suffix = `${process.pid}_${Date.now()}`
       const theirs: Contender = async (kind, from, to) => {
+        // the same events as ours, as emmett's { type, data } with data the event's JSON encoding
+        const inputs = Array.from({ length: to - from }, (_, k) =>
+          events(kind, id("E", from + k)).map((e) => ({ type: e._tag, data: encodeEvent(e) }))
+        )
         const t0 = performance.now()
         const one = (i: number) =>
-          emmett.appendToStream(
-            `bench-${suffix}-${kind[0]}-${i}`,
-            kind === "batched"
-              ? Array.from({ length: BATCH }, (_, k): { type: string; data: Record<string, unknown> } => ({
-                  type: k === 0 ? "PaymentInitiated" : "PaymentAuthenticated",
-                  data: { k }
-                }))
-              : [{ type: "PaymentInitiated", data: { amount: 100, currency: "EUR" } }],
-            { expectedStreamVersion: 0n }
-          )
+          emmett.appendToStream(`bench-${suffix}-${kind[0]}-${i}`, inputs[i - from]!, {
+            expectedStreamVersion: 0n
+          })
         if (kind === "concurrent") await pool(from, to, one)
         else for (let i = from; i < to; i++) await one(i)
         return performance.now() - t0

@@ -217,10 +217,10 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
         })
       )
 
-    // Group commit. An append queues its write; APPEND_WRITERS writer fibers each take what is
-    // queued (up to APPEND_BATCH) and write it as one statement. Alone, an append is taken at once
-    // and written as before; under load, the appends that queued while the writers were busy share
-    // the next statement and its commit. Inside a caller's transaction the write stays on that
+    // Group commit. When no statement is in progress an append is written at once, by its own
+    // fiber, as one statement (what a lone append always did). While statements are in progress,
+    // appends queue, and APPEND_WRITERS writer fibers each take what queued (up to APPEND_BATCH) and
+    // write it as one statement and one commit. Inside a caller's transaction the write stays on that
     // transaction's connection, unbatched.
     const answersAll = (written: ReadonlyArray<Written | undefined>) => {
       for (let i = 0; i < written.length; i++) if (written[i] === undefined) return false
@@ -252,21 +252,41 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
         }
         for (const t of taken) yield* Deferred.done(t.done, yield* Effect.exit(writeOne(t.write)))
       }).pipe(Effect.uninterruptible)
+    // statements in progress, direct or by a writer; only read and written in synchronous steps
+    let writing = 0
+    const counted = <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.uninterruptibleMask((restore) => {
+        writing++
+        return Effect.ensuring(
+          restore(effect),
+          Effect.sync(() => {
+            writing--
+          })
+        )
+      })
     const writer = Queue.take(queue).pipe(
       Effect.flatMap((first) =>
         Effect.flatMap(Queue.takeUpTo(queue, APPEND_BATCH - 1), (rest) =>
-          writeBatch([first, ...Chunk.toReadonlyArray(rest)])
+          counted(writeBatch([first, ...Chunk.toReadonlyArray(rest)]))
         )
       ),
       Effect.forever
     )
     for (let i = 0; i < APPEND_WRITERS; i++) yield* Effect.forkScoped(writer)
+    const queued = (w: Write) =>
+      Effect.flatMap(Deferred.make<Written, SqlError.SqlError>(), (done) =>
+        Effect.zipRight(Queue.offer(queue, { write: w, done }), Deferred.await(done))
+      )
+    // nothing being written: the append is written at once by its own fiber (no hand-over to a
+    // writer, so a lone append costs what it did before group commit); otherwise it queues
     const write = (w: Write) =>
       Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
         Option.isSome(tx)
           ? writeOne(w)
-          : Effect.flatMap(Deferred.make<Written, SqlError.SqlError>(), (done) =>
-              Effect.zipRight(Queue.offer(queue, { write: w, done }), Deferred.await(done))
+          : Effect.suspend(() =>
+              writing === 0
+                ? counted(Effect.zipRight(Metric.update(appendBatchSize, 1), writeOne(w)))
+                : queued(w)
             )
       )
 
