@@ -398,7 +398,12 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
         return recorded.map(
           (r, i) => new EventStore.RecordedEvent({ ...r, globalPosition: BigInt(positions[i]!) }, true)
         )
-      }).pipe(Effect.withSpan("SqlEventStore.append", { attributes: { streamId, expectedVersion } }))
+      }).pipe(
+        Effect.withSpan("SqlEventStore.append", {
+          attributes: { streamId, expectedVersion },
+          captureStackTrace: false
+        })
+      )
 
     const eventStore = EventStore.EventStore.of({
       append,
