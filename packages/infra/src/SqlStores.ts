@@ -251,7 +251,13 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
           }
         }
         for (const t of taken) yield* Deferred.done(t.done, yield* Effect.exit(writeOne(t.write)))
-      }).pipe(Effect.uninterruptible)
+      }).pipe(
+        // a defect here must not leave a caller waiting for ever, nor stop the writer
+        Effect.catchAllCause((cause) =>
+          Effect.forEach(taken, (t) => Deferred.failCause(t.done, cause), { discard: true })
+        ),
+        Effect.uninterruptible
+      )
     // statements in progress, direct or by a writer; only read and written in synchronous steps
     let writing = 0
     const counted = <A, E>(effect: Effect.Effect<A, E>) =>
