@@ -480,44 +480,51 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
     })
 
     const idempotency = IdempotencyStore.IdempotencyStore.of({
+      // One statement: the upsert takes the key only if it is free (absent, expired, or in flight
+      // with the same request past its lease); on a taken key ON CONFLICT locks the row and checks
+      // its latest version, so two claimers never both get New. Otherwise the row as the statement
+      // saw it answers: another request (Mismatch), a stored response (Completed), or InFlight. A key
+      // that was free (or absent) in that snapshot but not taken was taken by a racing claimer after
+      // it: InFlight, never the expired response the snapshot still shows.
       claim: (c) =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
           const iso = (ms: number) => new Date(ms).toISOString()
-          return yield* sql.withTransaction(
-            Effect.gen(function* () {
-              const rows = yield* sql<{
-                readonly request_hash: string
-                readonly response: string | null
-                readonly locked_ms: number
-                readonly expires_ms: number
-              }>`SELECT request_hash, response::text AS response, (extract(epoch from locked_at) * 1000)::float8 AS locked_ms,
-                   (extract(epoch from expires_at) * 1000)::float8 AS expires_ms
-                 FROM idempotency_keys WHERE merchant_id = ${c.merchantId} AND key = ${c.key} FOR UPDATE`
-              const row = rows[0]
-              const take = sql`
-                INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, locked_at, expires_at)
-                VALUES (${c.merchantId}, ${c.key}, ${c.requestHash}, 'in_flight', NULL, ${iso(now)}::timestamptz, ${iso(now + ttl)}::timestamptz)
-                ON CONFLICT (merchant_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = 'in_flight',
-                  response = NULL, locked_at = excluded.locked_at, expires_at = excluded.expires_at`.pipe(
-                Effect.as<IdempotencyStore.ClaimResult>({ _tag: "New" })
-              )
-              if (row === undefined || row.expires_ms <= now) return yield* take
-              if (row.request_hash !== c.requestHash) return { _tag: "Mismatch" } as const
-              if (row.response !== null) {
-                return { _tag: "Completed", response: Schema.decodeSync(ResponseJson)(row.response) } as const
-              }
-              if (row.locked_ms + lease <= now) return yield* take
-              return { _tag: "InFlight", lockedAt: new Date(row.locked_ms) } as const
-            })
-          )
-        }).pipe(
-          Effect.catchTag("SqlError", (e) =>
-            isUniqueViolation(e)
-              ? Effect.succeed<IdempotencyStore.ClaimResult>({ _tag: "InFlight", lockedAt: new Date(0) })
-              : Effect.fail(persistence("claim")(e))
-          )
-        ),
+          const rows = yield* sql<{
+            readonly taken: number
+            readonly request_hash: string | null
+            readonly response: string | null
+            readonly locked_ms: number | null
+            readonly free: boolean | null
+          }>`
+            WITH prior AS (
+              SELECT request_hash, response::text AS response, (extract(epoch from locked_at) * 1000)::float8 AS locked_ms,
+                expires_at <= ${iso(now)}::timestamptz OR (request_hash = ${c.requestHash} AND response IS NULL
+                  AND locked_at <= ${iso(now - lease)}::timestamptz) AS free
+              FROM idempotency_keys WHERE merchant_id = ${c.merchantId} AND key = ${c.key}
+            ), taken AS (
+              INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, locked_at, expires_at)
+              VALUES (${c.merchantId}, ${c.key}, ${c.requestHash}, 'in_flight', NULL, ${iso(now)}::timestamptz, ${iso(now + ttl)}::timestamptz)
+              ON CONFLICT (merchant_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = 'in_flight',
+                response = NULL, locked_at = excluded.locked_at, expires_at = excluded.expires_at
+              WHERE idempotency_keys.expires_at <= excluded.locked_at
+                OR (idempotency_keys.request_hash = excluded.request_hash AND idempotency_keys.response IS NULL
+                  AND idempotency_keys.locked_at <= ${iso(now - lease)}::timestamptz)
+              RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM taken)::int AS taken, prior.request_hash, prior.response, prior.locked_ms, prior.free
+            FROM (SELECT 1) AS one LEFT JOIN prior ON true`
+          const row = rows[0]
+          if (row !== undefined && row.taken > 0) return { _tag: "New" } as const
+          // no row in the snapshot, or a free one we did not get: a racing claimer took it first
+          if (row === undefined || row.request_hash === null || row.locked_ms === null || row.free === true)
+            return { _tag: "InFlight", lockedAt: new Date(now) } as const
+          if (row.request_hash !== c.requestHash) return { _tag: "Mismatch" } as const
+          if (row.response !== null) {
+            return { _tag: "Completed", response: Schema.decodeSync(ResponseJson)(row.response) } as const
+          }
+          return { _tag: "InFlight", lockedAt: new Date(row.locked_ms) } as const
+        }).pipe(Effect.mapError(persistence("claim"))),
       complete: (c, response) =>
         Effect.flatMap(
           Clock.currentTimeMillis,

@@ -245,6 +245,48 @@ export const contract = (name: string, stores: Layer.Layer<Database.Stores, unkn
       )
     })
 
+    describe("IdempotencyStore under contention", () => {
+      it.effect(
+        "concurrent claims of one key: exactly one New while free, fresh, expired or past its lease",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* IdempotencyStore.IdempotencyStore
+            const claim = {
+              merchantId: "m_race" as Ids.MerchantId,
+              key: `race-${fresh()}` as Ids.IdempotencyKey,
+              requestHash: "h1"
+            }
+            const race = Effect.all(
+              Array.from({ length: 30 }, () => store.claim(claim)),
+              { concurrency: "unbounded" }
+            ).pipe(Effect.map((results) => results.map((r) => r._tag).sort()))
+            const oneNew = ["New", ...Array.from({ length: 29 }, () => "InFlight")].sort()
+            assert.deepStrictEqual(yield* race, oneNew, "a fresh key")
+            yield* TestClock.adjust("31 seconds")
+            assert.deepStrictEqual(yield* race, oneNew, "past the lease of the first claim")
+            yield* store.complete(
+              claim,
+              new IdempotencyStore.StoredResponse({ status: 201, body: "{}", headers: {} })
+            )
+            assert.deepStrictEqual(
+              yield* race,
+              Array.from({ length: 30 }, () => "Completed"),
+              "completed: everyone replays"
+            )
+            yield* TestClock.adjust("25 hours")
+            assert.deepStrictEqual(yield* race, oneNew, "expired")
+            const other = yield* Effect.all(
+              Array.from({ length: 10 }, () => store.claim({ ...claim, requestHash: "h2" })),
+              { concurrency: "unbounded" }
+            )
+            assert.isTrue(
+              other.every((r) => r._tag === "Mismatch"),
+              "another request on a key in flight"
+            )
+          })
+      )
+    })
+
     describe("LockManager", () => {
       it.effect("serialises a key, times out, releases on failure and interruption (real clock)", () =>
         Effect.gen(function* () {
