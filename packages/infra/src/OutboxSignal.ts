@@ -10,7 +10,19 @@
  */
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Deferred, Duration, Effect, Layer, PubSub, Queue, Random, type Scope, Stream } from "effect"
+import {
+  Context,
+  Duration,
+  Effect,
+  Fiber,
+  Layer,
+  PubSub,
+  Queue,
+  Random,
+  Schedule,
+  type Scope,
+  Stream
+} from "effect"
 import { channelSql } from "./internal/channel.js"
 import * as PgliteClient from "./PgliteClient.js"
 
@@ -54,9 +66,16 @@ const fallBackToPolling = (e: unknown) =>
     Effect.as(Effect.never)
   )
 
+/** How often the PostgreSQL listener checks that it still hears its channel. */
+const CHECK_EVERY = Duration.seconds(5)
+
 /**
  * On PostgreSQL, through `PgClient.listen` (one dedicated connection). `listen` does not say when
- * LISTEN is in effect, so `subscribe` notifies a probe on the channel until it hears it back.
+ * LISTEN is in effect, nor when its connection is gone (a restarted or failed-over server, a killed
+ * backend: the stream just falls silent), so the listener notifies a probe on the channel until it
+ * hears it back, at the start and then every 5 seconds; a probe not heard means the connection is
+ * lost: the listener is started again on a new connection (retried with backoff), and the relay is
+ * woken once for what it may have missed. Until then the relay polls.
  *
  * @since 0.1.0
  * @category layers
@@ -68,27 +87,70 @@ export const layerPg: Layer.Layer<OutboxSignal, never, PgClient.PgClient> = Laye
     const subscribe = Effect.gen(function* () {
       const channel = yield* channelName
       const { next, wake } = yield* wakeQueue
-      const probe = `listening:${(yield* Random.nextIntBetween(0, Number.MAX_SAFE_INTEGER)).toString(36)}`
-      const ready = yield* Deferred.make<void>()
-      yield* pg.listen(channel).pipe(
-        Stream.runForEach((payload) =>
-          payload === probe ? Deferred.succeed(ready, undefined) : Effect.sync(wake)
-        ),
-        Effect.catchAll((e) =>
-          Effect.logWarning("outbox LISTEN failed; the relay polls").pipe(
-            Effect.annotateLogs({ error: String(e) })
+      const heard = yield* Queue.sliding<string>(16)
+      /** Notifies a fresh probe until it is heard (`tries` × 100 ms), or fails. */
+      const confirm = (tries: number) =>
+        Effect.gen(function* () {
+          const probe = `listening:${(yield* Random.nextIntBetween(0, Number.MAX_SAFE_INTEGER)).toString(36)}`
+          const awaitProbe: Effect.Effect<void> = Effect.flatMap(Queue.take(heard), (p) =>
+            p === probe ? Effect.void : awaitProbe
           )
-        ),
-        Effect.forkScoped
-      )
-      yield* pg`SELECT pg_notify(${channel}, ${probe})`.pipe(
-        Effect.zipRight(
-          Deferred.await(ready).pipe(
-            Effect.timeoutFail({ duration: "100 millis", onTimeout: () => "not yet" })
+          yield* pg`SELECT pg_notify(${channel}, ${probe})`.pipe(
+            Effect.zipRight(
+              awaitProbe.pipe(Effect.timeoutFail({ duration: "100 millis", onTimeout: () => "not heard" }))
+            ),
+            Effect.retry({ times: tries - 1 })
           )
-        ),
-        Effect.retry({ times: 50 })
-      )
+        })
+      /** Listens on the channel (a connection of its own) in a fiber; returns it once LISTEN holds. */
+      const listen = Effect.gen(function* () {
+        const fiber = yield* pg.listen(channel).pipe(
+          Stream.runForEach((payload) =>
+            payload.startsWith("listening:") ? Queue.offer(heard, payload) : Effect.sync(wake)
+          ),
+          Effect.catchAll((e) =>
+            Effect.logWarning("outbox LISTEN failed").pipe(Effect.annotateLogs({ error: String(e) }))
+          ),
+          Effect.forkScoped
+        )
+        yield* confirm(50).pipe(
+          Effect.onError(() => Fiber.interrupt(fiber).pipe(Effect.timeout("2 seconds"), Effect.ignore))
+        )
+        return fiber
+      })
+      const first = yield* listen
+      // every CHECK_EVERY: still hearing the channel? If not, listen again on a new connection
+      const watch = (current: Fiber.RuntimeFiber<void>): Effect.Effect<never, never, Scope.Scope> =>
+        Effect.sleep(CHECK_EVERY).pipe(
+          Effect.zipRight(confirm(10).pipe(Effect.either)),
+          Effect.flatMap((checked) =>
+            checked._tag === "Right"
+              ? watch(current)
+              : Effect.logWarning("outbox LISTEN lost; listening again on a new connection").pipe(
+                  // the old listener's connection is given back (its finalizer may not finish on a dead socket)
+                  Effect.zipRight(Fiber.interrupt(current).pipe(Effect.timeout("2 seconds"), Effect.ignore)),
+                  Effect.zipRight(
+                    listen.pipe(
+                      Effect.tapError((e) =>
+                        Effect.logWarning("outbox LISTEN not back yet; the relay polls").pipe(
+                          Effect.annotateLogs({ error: String(e) })
+                        )
+                      ),
+                      Effect.retry(
+                        Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced(CHECK_EVERY)))
+                      ),
+                      // retried for ever: cannot fail
+                      Effect.orDie
+                    )
+                  ),
+                  Effect.tap(() =>
+                    Effect.logInfo("outbox LISTEN back").pipe(Effect.zipRight(Effect.sync(wake)))
+                  ),
+                  Effect.flatMap(watch)
+                )
+          )
+        )
+      yield* Effect.forkScoped(watch(first))
       return next
     }).pipe(Effect.provideService(SqlClient.SqlClient, pg), Effect.catchAll(fallBackToPolling))
     return OutboxSignal.of({ subscribe })

@@ -1,8 +1,8 @@
 import { Card, Currency, Customer, EventStore, Ids, Money, Outbox, PaymentEvent } from "@aegispay/core"
 import { Database, OutboxSignal, Relay, Testing } from "@aegispay/infra"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { DateTime, Effect, Fiber, Layer, Queue } from "effect"
+import { DateTime, Duration, Effect, Fiber, Layer, Queue } from "effect"
 
 const initiated = (paymentId: Ids.PaymentId) =>
   new PaymentEvent.PaymentInitiated({
@@ -68,6 +68,60 @@ describe("relay wake-up on append", () => {
       "PostgreSQL",
       Testing.layerPgThrowawaySchema(url, "aegispay_notify").pipe(Layer.provide(Ids.layerRandom))
     )
+
+  if (url !== undefined && url !== "")
+    layer(Testing.layerPgThrowawaySchema(url, "aegispay_relisten").pipe(Layer.provide(Ids.layerRandom)), {
+      excludeTestServices: true,
+      timeout: "60 seconds"
+    })("PostgreSQL LISTEN connection lost", (it) => {
+      it.effect(
+        "a killed LISTEN connection is noticed within seconds and replaced; appends wake the relay again",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore.EventStore
+            const sql = yield* SqlClient.SqlClient
+            const delivered = yield* Queue.unbounded<Outbox.OutboxMessage>()
+            const relay = yield* Relay.make(
+              { name: "test", publish: (m) => Queue.offer(delivered, m) },
+              { pollInterval: "1 hour" }
+            )
+            const worker = yield* Effect.fork(relay.run)
+            const deliveredWithin = (id: Ids.PaymentId, duration: Duration.DurationInput) =>
+              Queue.take(delivered).pipe(
+                Effect.timeoutFail({
+                  duration,
+                  onTimeout: () => new Error(`${id} was not relayed within ${Duration.format(duration)}`)
+                }),
+                Effect.map((m) => m.streamId)
+              )
+            const append = (i: number) => {
+              const id = `pay_01J9Z8X6Q2M4T7V3B5N8WKR${String(i).padStart(3, "0")}` as Ids.PaymentId
+              return Effect.as(store.append(id, 0, [initiated(id)]), id)
+            }
+            yield* Effect.sleep("100 millis")
+            const first = yield* append(0)
+            assert.strictEqual(yield* deliveredWithin(first, "20 seconds"), first)
+
+            const channels = yield* sql<{ readonly channel: string }>`
+            SELECT (CASE WHEN current_schema() = 'public' THEN 'aegispay_outbox'
+              ELSE 'aegispay_outbox_' || md5(current_schema()) END) AS channel`
+            const killed = yield* sql<{ readonly n: number }>`
+            SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND query = ${`LISTEN "${channels[0]!.channel}"`}`
+            assert.isAtLeast(killed[0]!.n, 1, "the listener's connection was found and killed")
+
+            // appended while nobody listens: the check (every 5 s) notices, listens again, wakes the relay
+            const second = yield* append(1)
+            assert.strictEqual(yield* deliveredWithin(second, "20 seconds"), second)
+            // and the new LISTEN works: an append is relayed at once again (a 1 hour poll, and the next
+            // check is seconds away)
+            yield* Effect.sleep("100 millis")
+            const third = yield* append(2)
+            assert.strictEqual(yield* deliveredWithin(third, "3 seconds"), third)
+            yield* Fiber.interrupt(worker)
+          })
+      )
+    })
 
   it.effect("memory: an append signals the subscribers", () =>
     Effect.gen(function* () {
