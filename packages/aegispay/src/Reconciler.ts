@@ -369,6 +369,21 @@ export const make = (options: Partial<Options> = {}) =>
           Effect.withSpan("Reconciler.resolve", { attributes: { paymentId } })
         )
 
+    /**
+     * When what awaits reconciliation began: a pending capture or void, else the oldest pending
+     * refund, else the current attempt (the deadline counts from there, not from the payment).
+     */
+    const openSince = (p: Payment.Payment): number | undefined => {
+      if (p.pendingOperation !== undefined) return p.pendingOperation.requestedAt.epochMillis
+      let oldest: number | undefined
+      for (const r of p.refunds) {
+        if (r.status === "pending" && (oldest === undefined || r.requestedAt.epochMillis < oldest)) {
+          oldest = r.requestedAt.epochMillis
+        }
+      }
+      return oldest ?? Payment.currentAttempt(p)?.startedAt.epochMillis
+    }
+
     const track = (p: Payment.Payment, resolution: Resolution, nowMs: number) =>
       Ref.update(tracking, (map) => {
         if (resolution !== "still_unknown" && resolution !== "error") return HashMap.remove(map, p.id)
@@ -378,12 +393,7 @@ export const make = (options: Partial<Options> = {}) =>
         return HashMap.set(map, p.id, {
           tries,
           nextAt: nowMs + delay,
-          firstSeen:
-            previous?.firstSeen ??
-            Math.min(
-              nowMs,
-              (p.pendingOperation?.requestedAt ?? Payment.currentAttempt(p)?.startedAt)?.epochMillis ?? nowMs
-            ),
+          firstSeen: previous?.firstSeen ?? Math.min(nowMs, openSince(p) ?? nowMs),
           lastOutcome: resolution,
           gateway: p.gateway
         })

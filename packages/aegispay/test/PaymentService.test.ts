@@ -425,6 +425,35 @@ describe("PaymentService capture, cancel, refund", () => {
       })
   )
 
+  it.scoped(
+    "a refund the reconciler cannot settle is reported an hour after the refund, not after the payment",
+    () =>
+      Effect.gen(function* () {
+        const { context } = yield* setup([{ _tag: "Approve" }], undefined, {}, [{ _tag: "RefundThenLose" }])
+        const service = Context.get(context, PaymentService.PaymentService)
+        const reconciler = Context.get(context, Reconciler.Reconciler)
+        const { value: p } = yield* service.create(input())
+        // refunded two hours after the payment: the PSP's answers are lost, every time
+        yield* TestClock.adjust("2 hours")
+        const { value: refund } = yield* service.refund({ merchantId, paymentId: p.id, amount: 1_000n })
+        assert.strictEqual(refund.status, "pending")
+        assert.strictEqual((yield* reconciler.runOnce).resolved.still_unknown, 1)
+        assert.deepStrictEqual(yield* reconciler.unresolved, [], "the refund is minutes old, not two hours")
+        yield* TestClock.adjust("30 minutes")
+        yield* reconciler.runOnce
+        assert.deepStrictEqual(yield* reconciler.unresolved, [])
+        yield* TestClock.adjust("31 minutes")
+        yield* reconciler.runOnce
+        const [reported] = yield* reconciler.unresolved
+        assert.strictEqual(reported?.paymentId, p.id)
+        assert.strictEqual(
+          reported?.since.getTime(),
+          refund.createdAt.epochMillis,
+          "since the refund request"
+        )
+      })
+  )
+
   it.scoped("a capture the reconciler cannot settle stays pending and is reported past the deadline", () =>
     Effect.gen(function* () {
       const { context } = yield* setup([{ _tag: "Approve" }], undefined, {}, [], {
