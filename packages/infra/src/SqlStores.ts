@@ -205,7 +205,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
      * Several appends in one statement and one transaction (`aegispay_append_batch`, migration
      * 0005): one round trip and one durable commit for all. An append that meets a concurrent writer
      * is rolled back alone; any other failure fails the batch, whose appends are then written one by
-     * one (`write` below), so one bad append can never take the others down with it.
+     * one (`writeBatch` below), so one bad append can never take the others down with it.
      */
     const writeMany = (ws: ReadonlyArray<Write>) =>
       sql<{ readonly idx: number } & Written>`
