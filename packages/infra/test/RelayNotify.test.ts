@@ -105,10 +105,22 @@ describe("relay wake-up on append", () => {
             const channels = yield* sql<{ readonly channel: string }>`
             SELECT (CASE WHEN current_schema() = 'public' THEN 'aegispay_outbox'
               ELSE 'aegispay_outbox_' || md5(current_schema()) END) AS channel`
-            const killed = yield* sql<{ readonly n: number }>`
-            SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+            const killed = yield* sql<{ readonly pid: number }>`
+            SELECT pid FROM pg_stat_activity
             WHERE datname = current_database() AND query = ${`LISTEN "${channels[0]!.channel}"`}`
-            assert.isAtLeast(killed[0]!.n, 1, "the listener's connection was found and killed")
+            assert.isAtLeast(killed.length, 1, "the listener's connection was found")
+            const pids = killed.map((k) => k.pid)
+            yield* sql`SELECT pg_terminate_backend(pid) FROM unnest(${`{${pids.join(",")}}`}::int[]) AS pid`
+            // pg_terminate_backend only signals: wait until the backend is gone, so that no append
+            // below can still be heard by it
+            let alive = pids.length
+            for (let i = 0; i < 100 && alive > 0; i++) {
+              yield* Effect.sleep("50 millis")
+              const rows = yield* sql<{ readonly n: number }>`
+                SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY(${`{${pids.join(",")}}`}::int[])`
+              alive = rows[0]!.n
+            }
+            assert.strictEqual(alive, 0, "the killed backend is gone")
 
             // appended while nobody listens: the check (every 5 s) notices, listens again, wakes the relay
             const second = yield* append(1)
