@@ -373,16 +373,13 @@ export const make = (options: Partial<Options> = {}) =>
      * When what awaits reconciliation began: a pending capture or void, else the oldest pending
      * refund, else the current attempt (the deadline counts from there, not from the payment).
      */
-    const openSince = (p: Payment.Payment): number | undefined => {
-      if (p.pendingOperation !== undefined) return p.pendingOperation.requestedAt.epochMillis
-      let oldest: number | undefined
-      for (const r of p.refunds) {
-        if (r.status === "pending" && (oldest === undefined || r.requestedAt.epochMillis < oldest)) {
-          oldest = r.requestedAt.epochMillis
-        }
-      }
-      return oldest ?? Payment.currentAttempt(p)?.startedAt.epochMillis
-    }
+    const openSince = (p: Payment.Payment): number | undefined =>
+      (
+        p.pendingOperation?.requestedAt ??
+        // refunds are kept in the order they were requested: the first pending one is the oldest
+        p.refunds.find((r) => r.status === "pending")?.requestedAt ??
+        Payment.currentAttempt(p)?.startedAt
+      )?.epochMillis
 
     const track = (p: Payment.Payment, resolution: Resolution, nowMs: number) =>
       Ref.update(tracking, (map) => {
