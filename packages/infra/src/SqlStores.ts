@@ -84,6 +84,7 @@ const isUniqueViolation = (e: SqlError.SqlError): boolean => {
 /** The encoded `RecordedEvent` with `globalPosition: 0n` contains this once, before the event. */
 const POSITION_MARK = `"globalPosition":"0"`
 const STATE_CACHE = 10_000
+const iso = (epochMillis: number) => new Date(epochMillis).toISOString()
 /** Appends written at once, each taking a connection while its statement runs. */
 const APPEND_WRITERS = 2
 /** The most appends in one statement (each is a subtransaction; PostgreSQL caches 64 per transaction). */
@@ -242,7 +243,6 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
     )
     const writeBatch = (taken: ReadonlyArray<Queued>) =>
       Effect.gen(function* () {
-        yield* Metric.update(appendBatchSize, taken.length)
         if (taken.length > 1) {
           const exit = yield* Effect.exit(writeMany(taken.map((t) => t.write)))
           if (Exit.isSuccess(exit) && answersAll(exit.value)) {
@@ -260,11 +260,12 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
       )
     // statements in progress, direct or by a writer; only read and written in synchronous steps
     let writing = 0
-    const counted = <A, E>(effect: Effect.Effect<A, E>) =>
+    /** Writes `appends` appends with `effect`, counted as a statement in progress and in the histogram. */
+    const counted = <A, E>(appends: number, effect: Effect.Effect<A, E>) =>
       Effect.uninterruptibleMask((restore) => {
         writing++
         return Effect.ensuring(
-          restore(effect),
+          Effect.zipRight(Metric.update(appendBatchSize, appends), restore(effect)),
           Effect.sync(() => {
             writing--
           })
@@ -273,7 +274,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
     const writer = Queue.take(queue).pipe(
       Effect.flatMap((first) =>
         Effect.flatMap(Queue.takeUpTo(queue, APPEND_BATCH - 1), (rest) =>
-          counted(writeBatch([first, ...Chunk.toReadonlyArray(rest)]))
+          counted(1 + rest.length, writeBatch([first, ...Chunk.toReadonlyArray(rest)]))
         )
       ),
       Effect.forever
@@ -289,11 +290,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
       Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
         Option.isSome(tx)
           ? writeOne(w)
-          : Effect.suspend(() =>
-              writing === 0
-                ? counted(Effect.zipRight(Metric.update(appendBatchSize, 1), writeOne(w)))
-                : queued(w)
-            )
+          : Effect.suspend(() => (writing === 0 ? counted(1, writeOne(w)) : queued(w)))
       )
 
     const append: EventStore.Service["append"] = (streamId, expectedVersion, events, metadata = {}) =>
@@ -335,11 +332,10 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
           })
         }
         const payment = Payment.exists(after) ? after : undefined
-        const iso = (at: { readonly epochMillis: number }) => new Date(at.epochMillis).toISOString()
         const w: Write = {
           stream_id: streamId,
           expected_version: expectedVersion,
-          at: new Date(now).toISOString(),
+          at: iso(now),
           metadata: encoded[0]!.metadata,
           events: recorded.map((r, i) => ({
             event_id: r.eventId,
@@ -369,8 +365,8 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
                 amount: payment.amount.amount.toString(),
                 awaiting_reconciliation: awaitsReconciliation(payment),
                 version: payment.version,
-                created_at: iso(payment.createdAt),
-                updated_at: iso(payment.updatedAt),
+                created_at: iso(payment.createdAt.epochMillis),
+                updated_at: iso(payment.updatedAt.epochMillis),
                 snapshot: encodePayment(payment),
                 // refunds rows only when a refund event is appended; they reference the payments row
                 ...(events.some((e) => e._tag.startsWith("Refund"))
@@ -379,8 +375,8 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
                         id: r.id,
                         amount: r.amount.toString(),
                         status: r.status,
-                        created_at: iso(r.requestedAt),
-                        updated_at: iso(r.updatedAt)
+                        created_at: iso(r.requestedAt.epochMillis),
+                        updated_at: iso(r.updatedAt.epochMillis)
                       }))
                     }
                   : {})
@@ -448,7 +444,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
             WHERE merchant_id = ${merchantId}
               ${query.customerId !== undefined ? sql`AND customer_id = ${query.customerId}` : sql``}
               ${query.status !== undefined ? sql`AND status = ${query.status}` : sql``}
-              ${after !== undefined ? sql`AND (created_at, id) < (${new Date(after.at).toISOString()}::timestamptz, ${after.id})` : sql``}
+              ${after !== undefined ? sql`AND (created_at, id) < (${iso(after.at)}::timestamptz, ${after.id})` : sql``}
             ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`.pipe(
             Effect.mapError(persistence("list"))
           )
@@ -489,7 +485,6 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
       claim: (c) =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
-          const iso = (ms: number) => new Date(ms).toISOString()
           const rows = yield* sql<{
             readonly taken: number
             readonly request_hash: string | null
@@ -530,7 +525,7 @@ export const make = (options: Partial<IdempotencyStore.Options> = {}) =>
           Clock.currentTimeMillis,
           (now) =>
             sql`UPDATE idempotency_keys SET status = 'completed', response = ${Schema.encodeSync(ResponseJson)(response)}::jsonb,
-              expires_at = ${new Date(now + ttl).toISOString()}::timestamptz
+              expires_at = ${iso(now + ttl)}::timestamptz
               WHERE merchant_id = ${c.merchantId} AND key = ${c.key} AND request_hash = ${c.requestHash}`
         ).pipe(Effect.asVoid, Effect.mapError(persistence("complete"))),
       release: (c) =>
