@@ -1,21 +1,11 @@
-import { Card, Currency, Customer, EventStore, Ids, Money, Outbox, PaymentEvent } from "@aegispay/core"
+import { EventStore, Ids, Outbox, PaymentEvent } from "@aegispay/core"
 import { Database, SqlStores, Testing } from "@aegispay/infra"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { DateTime, Effect, Either, Layer, Metric, Schema } from "effect"
+import { authenticated, initiated } from "./support/events.js"
 
-const initiated = (paymentId: Ids.PaymentId) =>
-  new PaymentEvent.PaymentInitiated({
-    paymentId,
-    merchantId: "m_append" as Ids.MerchantId,
-    amount: Money.make(1000n, Currency.make("EUR")),
-    captureMethod: "automatic",
-    customer: new Customer.Customer({ id: "c" as Ids.CustomerId }),
-    card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
-    metadata: {},
-    at: DateTime.unsafeMake(0)
-  })
-const authenticated = (n: number) => new PaymentEvent.PaymentAuthenticated({ at: DateTime.unsafeMake(n) })
+const started = (paymentId: Ids.PaymentId) => initiated(paymentId, { merchantId: "m_append", amount: 1000n })
 const refund = (id: string, n: number) =>
   new PaymentEvent.RefundRequested({
     refundId: `re_01J9Z8X6Q2M4T7V3B5N8R1K0${id}` as Ids.RefundId,
@@ -38,7 +28,7 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             const written = yield* store.append(
               id,
               0,
-              [initiated(id), ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(authenticated)],
+              [started(id), ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(authenticated)],
               {
                 correlationId: "c-batch"
               }
@@ -85,7 +75,7 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             const sql = yield* SqlClient.SqlClient
             const other = (yield* SqlStores.make()).eventStore
             const id = `${prefix}002` as Ids.PaymentId
-            yield* store.append(id, 0, [initiated(id)])
+            yield* store.append(id, 0, [started(id)])
             yield* store.append(id, 1, [authenticated(1)])
             // `other` never saw this stream: it reads the snapshot before writing
             yield* other.append(id, 2, [refund("A1", 2)])
@@ -120,7 +110,7 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             const sql = yield* SqlClient.SqlClient
             const other = (yield* SqlStores.make()).eventStore
             const id = `${prefix}003` as Ids.PaymentId
-            yield* store.append(id, 0, [initiated(id), authenticated(1)])
+            yield* store.append(id, 0, [started(id), authenticated(1)])
             const count = sql<{ readonly n: number }>`
           SELECT (SELECT count(*) FROM events WHERE stream_id = ${id})::int
             + (SELECT count(*) FROM outbox WHERE stream_id = ${id})::int AS n`
@@ -159,7 +149,7 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             const before = yield* Metric.value(SqlStores.appendBatchSize)
             const written = yield* Effect.all(
               ids.map((id, i) =>
-                store.append(id, 0, i % 2 === 0 ? [initiated(id)] : [initiated(id), authenticated(1)])
+                store.append(id, 0, i % 2 === 0 ? [started(id)] : [started(id), authenticated(1)])
               ),
               { concurrency: "unbounded" }
             )
@@ -214,9 +204,7 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             )
             // three appends per stream at version 0, all at once
             const results = yield* Effect.all(
-              streams.flatMap((id) =>
-                [0, 1, 2].map(() => Effect.either(store.append(id, 0, [initiated(id)])))
-              ),
+              streams.flatMap((id) => [0, 1, 2].map(() => Effect.either(store.append(id, 0, [started(id)])))),
               { concurrency: "unbounded" }
             )
             streams.forEach((id, s) => {
@@ -288,11 +276,11 @@ const suite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.Sql
             const sql = yield* SqlClient.SqlClient
             const kept = `${prefix}301` as Ids.PaymentId
             const dropped = `${prefix}302` as Ids.PaymentId
-            yield* sql.withTransaction(store.append(kept, 0, [initiated(kept)]))
+            yield* sql.withTransaction(store.append(kept, 0, [started(kept)]))
             const rolledBack = yield* Effect.either(
               sql.withTransaction(
                 Effect.zipRight(
-                  store.append(dropped, 0, [initiated(dropped)]),
+                  store.append(dropped, 0, [started(dropped)]),
                   Effect.fail("roll back" as const)
                 )
               )

@@ -1,21 +1,13 @@
-import { Card, Currency, Customer, EventStore, Ids, Money, PaymentEvent } from "@aegispay/core"
+import { EventStore, Ids, PaymentEvent } from "@aegispay/core"
 import { Database, Testing } from "@aegispay/infra"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
 import { DateTime, Effect, Fiber, Layer } from "effect"
+import { authenticated, initiated } from "./support/events.js"
 
 const events = (paymentId: Ids.PaymentId): ReadonlyArray<PaymentEvent.PaymentEvent> => [
-  new PaymentEvent.PaymentInitiated({
-    paymentId,
-    merchantId: "m_crash" as Ids.MerchantId,
-    amount: Money.make(100n, Currency.make("EUR")),
-    captureMethod: "automatic",
-    customer: new Customer.Customer({ id: "c" as Ids.CustomerId }),
-    card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
-    metadata: {},
-    at: DateTime.unsafeMake(0)
-  }),
-  new PaymentEvent.PaymentAuthenticated({ at: DateTime.unsafeMake(1) }),
+  initiated(paymentId, { merchantId: "m_crash" }),
+  authenticated(1),
   new PaymentEvent.PaymentCancelled({ at: DateTime.unsafeMake(2) })
 ]
 

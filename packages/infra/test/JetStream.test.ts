@@ -1,7 +1,8 @@
-import { Card, Currency, Customer, EventStore, Ids, Money, Outbox, PaymentEvent } from "@aegispay/core"
+import { EventStore, Ids, Outbox } from "@aegispay/core"
 import { Database, JetStream, Relay } from "@aegispay/infra"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
+import { authenticated, initiated } from "./support/events.js"
 
 const url = process.env["NATS_URL"]
 
@@ -25,24 +26,9 @@ describe("JetStream publisher", () => {
       yield* Effect.addFinalizer(() => Effect.ignore(nats.deleteStream))
       const store = yield* EventStore.EventStore
       const paymentId = "pay_01J9Z8X6Q2M4T7V3B5N8R1KNAT" as Ids.PaymentId
-      yield* store.append(
-        paymentId,
-        0,
-        [
-          new PaymentEvent.PaymentInitiated({
-            paymentId,
-            merchantId: "m_nats" as Ids.MerchantId,
-            amount: Money.make(100n, Currency.make("EUR")),
-            captureMethod: "automatic",
-            customer: new Customer.Customer({ id: "c" as Ids.CustomerId }),
-            card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
-            metadata: {},
-            at: DateTime.unsafeMake(0)
-          }),
-          new PaymentEvent.PaymentAuthenticated({ at: DateTime.unsafeMake(1) })
-        ],
-        { correlationId: "corr-nats" }
-      )
+      yield* store.append(paymentId, 0, [initiated(paymentId, { merchantId: "m_nats" }), authenticated(1)], {
+        correlationId: "corr-nats"
+      })
 
       // the first relay publishes the first message, then "dies" before marking it published
       let published = 0

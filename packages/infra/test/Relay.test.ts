@@ -1,25 +1,15 @@
-import { Card, Currency, Customer, EventStore, Ids, Money, Outbox, PaymentEvent } from "@aegispay/core"
+import { EventStore, Ids, Outbox, PaymentEvent } from "@aegispay/core"
 import { Database, Relay, Testing } from "@aegispay/infra"
 import type { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
-import { DateTime, Effect, Fiber, Layer, Ref } from "effect"
+import { Effect, Fiber, Layer, Ref } from "effect"
+import { authenticated, initiated } from "./support/events.js"
 
 const STREAMS = 20
 const EVENTS = 5
 
 const event = (paymentId: Ids.PaymentId, n: number): PaymentEvent.PaymentEvent =>
-  n === 1
-    ? new PaymentEvent.PaymentInitiated({
-        paymentId,
-        merchantId: "m_relay" as Ids.MerchantId,
-        amount: Money.make(100n, Currency.make("EUR")),
-        captureMethod: "automatic",
-        customer: new Customer.Customer({ id: "c" as Ids.CustomerId }),
-        card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
-        metadata: {},
-        at: DateTime.unsafeMake(0)
-      })
-    : new PaymentEvent.PaymentAuthenticated({ at: DateTime.unsafeMake(n) })
+  n === 1 ? initiated(paymentId, { merchantId: "m_relay" }) : authenticated(n)
 
 const relaySuite = (name: string, stores: Layer.Layer<Database.Stores | SqlClient.SqlClient, unknown>) =>
   layer(stores, { excludeTestServices: true, timeout: "120 seconds" })(`${name} relay`, (it) => {

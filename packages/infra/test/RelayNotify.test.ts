@@ -1,20 +1,11 @@
-import { Card, Currency, Customer, EventStore, Ids, Money, Outbox, PaymentEvent } from "@aegispay/core"
+import { EventStore, Ids, Outbox } from "@aegispay/core"
 import { Database, OutboxSignal, Relay, Testing } from "@aegispay/infra"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { DateTime, Duration, Effect, Fiber, Layer, Queue } from "effect"
+import { Duration, Effect, Fiber, Layer, Queue } from "effect"
+import { initiated } from "./support/events.js"
 
-const initiated = (paymentId: Ids.PaymentId) =>
-  new PaymentEvent.PaymentInitiated({
-    paymentId,
-    merchantId: "m_notify" as Ids.MerchantId,
-    amount: Money.make(100n, Currency.make("EUR")),
-    captureMethod: "automatic",
-    customer: new Customer.Customer({ id: "c" as Ids.CustomerId }),
-    card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
-    metadata: {},
-    at: DateTime.unsafeMake(0)
-  })
+const started = (paymentId: Ids.PaymentId) => initiated(paymentId, { merchantId: "m_notify" })
 
 const suite = (
   name: string,
@@ -36,7 +27,7 @@ const suite = (
           // let the relay finish its passes and go to sleep on the signal or the 1 hour poll
           yield* Effect.sleep("100 millis")
           const id = `${prefix}${String(i).padStart(3, "0")}` as Ids.PaymentId
-          const [event] = yield* store.append(id, 0, [initiated(id)])
+          const [event] = yield* store.append(id, 0, [started(id)])
           // wait for delivery (not a sleep): only a wake-up can deliver it before the 1 hour poll
           const message = yield* Queue.take(delivered).pipe(
             Effect.timeoutFail({
@@ -96,7 +87,7 @@ describe("relay wake-up on append", () => {
               )
             const append = (i: number) => {
               const id = `pay_01J9Z8X6Q2M4T7V3B5N8WKR${String(i).padStart(3, "0")}` as Ids.PaymentId
-              return Effect.as(store.append(id, 0, [initiated(id)]), id)
+              return Effect.as(store.append(id, 0, [started(id)]), id)
             }
             yield* Effect.sleep("100 millis")
             const first = yield* append(0)
@@ -142,7 +133,7 @@ describe("relay wake-up on append", () => {
       const next = yield* signal.subscribe
       const waiting = yield* Effect.fork(next)
       const id = "pay_01J9Z8X6Q2M4T7V3B5N8WKM000" as Ids.PaymentId
-      yield* store.append(id, 0, [initiated(id)])
+      yield* store.append(id, 0, [started(id)])
       yield* Fiber.join(waiting)
     }).pipe(Effect.scoped, Effect.provide(Database.layerMemory.pipe(Layer.provide(Ids.layerRandom))))
   )

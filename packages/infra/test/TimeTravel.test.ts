@@ -2,25 +2,17 @@
  * Time travel: the state of a payment as of a version or a point in time, on every store Layer.
  * Appends happen at instants set by `TestClock`, which is what the stores record.
  */
-import { Card, Currency, Customer, EventStore, Ids, Money, Payment, PaymentEvent } from "@aegispay/core"
+import { EventStore, Ids, Payment, PaymentEvent } from "@aegispay/core"
 import { Database, Testing } from "@aegispay/infra"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { DateTime, Effect, Layer, TestClock } from "effect"
+import { authenticated, initiated } from "./support/events.js"
 
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0)
 
 const events = (id: Ids.PaymentId, at: number) => ({
-  initiated: new PaymentEvent.PaymentInitiated({
-    paymentId: id,
-    merchantId: "m_tt" as Ids.MerchantId,
-    amount: Money.make(900n, Currency.make("EUR")),
-    captureMethod: "automatic",
-    customer: new Customer.Customer({ id: "cus_tt" as Ids.CustomerId }),
-    card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
-    metadata: {},
-    at: DateTime.unsafeMake(at)
-  }),
-  authenticated: new PaymentEvent.PaymentAuthenticated({ at: DateTime.unsafeMake(at) }),
+  initiated: initiated(id, { merchantId: "m_tt", amount: 900n, customer: "cus_tt", at }),
+  authenticated: authenticated(at),
   cancelled: new PaymentEvent.PaymentCancelled({ reason: "customer left", at: DateTime.unsafeMake(at) })
 })
 

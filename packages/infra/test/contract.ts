@@ -2,15 +2,11 @@
  * One contract suite per store port, run against each Layer (memory, PGlite, PostgreSQL).
  */
 import {
-  Card,
-  Currency,
-  Customer,
   EventStore,
   Failure,
   IdempotencyStore,
   Ids,
   LockManager,
-  Money,
   Outbox,
   PaymentEvent,
   PaymentReadModel
@@ -18,6 +14,7 @@ import {
 import type { Database } from "@aegispay/infra"
 import { assert, describe, layer } from "@effect/vitest"
 import { Clock, DateTime, Effect, Either, Fiber, type Layer, Option, TestClock } from "effect"
+import { initiated } from "./support/events.js"
 
 let counter = 0
 /** Ids unique across the suites sharing one database. */
@@ -26,23 +23,13 @@ const fresh = () => {
   return `pay_01J9Z8X6Q2M4T7V3B5N8${String(counter).padStart(6, "0")}` as Ids.PaymentId
 }
 
-const initiated = (
+const started = (
   paymentId: Ids.PaymentId,
   merchantId: string,
   at = 0,
   customer = "cus_1",
   captureMethod: PaymentEvent.CaptureMethod = "automatic"
-) =>
-  new PaymentEvent.PaymentInitiated({
-    paymentId,
-    merchantId: merchantId as Ids.MerchantId,
-    amount: Money.make(1000n, Currency.make("EUR")),
-    captureMethod,
-    customer: new Customer.Customer({ id: customer as Ids.CustomerId }),
-    card: new Card.CardSummary({ brand: "visa", last4: "4242", expMonth: 1, expYear: 2030 }),
-    metadata: {},
-    at: DateTime.unsafeMake(at)
-  })
+) => initiated(paymentId, { merchantId, amount: 1000n, at, customer, captureMethod })
 
 export const contract = (name: string, stores: Layer.Layer<Database.Stores, unknown>) =>
   layer(stores, { timeout: "60 seconds" })(`${name} stores`, (it) => {
@@ -57,7 +44,7 @@ export const contract = (name: string, stores: Layer.Layer<Database.Stores, unkn
             const before = (yield* outbox.backlog).pending
             const results = yield* Effect.all(
               Array.from({ length: 100 }, () =>
-                Effect.either(store.append(id, 0, [initiated(id, "m_es")], { correlationId: "c-1" }))
+                Effect.either(store.append(id, 0, [started(id, "m_es")], { correlationId: "c-1" }))
               ),
               { concurrency: "unbounded" }
             )
@@ -74,13 +61,13 @@ export const contract = (name: string, stores: Layer.Layer<Database.Stores, unkn
               before + 1,
               "one outbox row for the one event"
             )
-            const stale = yield* Effect.either(store.append(id, 0, [initiated(id, "m_es")]))
+            const stale = yield* Effect.either(store.append(id, 0, [started(id, "m_es")]))
             assert.isTrue(
               Either.isLeft(stale) &&
                 stale.left._tag === "ConcurrencyConflict" &&
                 stale.left.actualVersion === 1
             )
-            const gap = yield* Effect.either(store.append(id, 5, [initiated(id, "m_es")]))
+            const gap = yield* Effect.either(store.append(id, 5, [started(id, "m_es")]))
             assert.isTrue(Either.isLeft(gap) && gap.left._tag === "ConcurrencyConflict")
             const all = yield* store.readAll({ after: 0n, limit: 100_000 })
             assert.isTrue(all.some((e) => e.eventId === events[0]!.eventId))
@@ -101,7 +88,7 @@ export const contract = (name: string, stores: Layer.Layer<Database.Stores, unkn
           const ids = [fresh(), fresh(), fresh(), fresh(), fresh()]
           for (const [i, id] of ids.entries())
             yield* store.append(id, 0, [
-              initiated(id, merchant, (i + 1) * 1000, i % 2 === 0 ? "cus_odd" : "cus_even")
+              started(id, merchant, (i + 1) * 1000, i % 2 === 0 ? "cus_odd" : "cus_even")
             ])
           assert.isTrue(Option.isSome(yield* read.get(merchant as Ids.MerchantId, ids[0]!)))
           assert.isTrue(
@@ -163,7 +150,7 @@ export const contract = (name: string, stores: Layer.Layer<Database.Stores, unkn
             const [capturing, voiding] = [fresh(), fresh()]
             for (const id of [capturing, voiding]) {
               yield* store.append(id, 0, [
-                initiated(id, "m_rec", 0, "cus_1", "manual"),
+                started(id, "m_rec", 0, "cus_1", "manual"),
                 new PaymentEvent.PaymentAuthenticated({ at: at(1) }),
                 new PaymentEvent.AttemptStarted({
                   attempt: 1,
